@@ -1,0 +1,231 @@
+//! Parsing a DICOM stream into an [`Index`]: where every element is, never what it holds.
+//!
+//! [`DicomFile`] owns the bytes (a memory map, a read buffer, or an inflated deflated data set)
+//! and the index over them. Offsets in the index are positions in [`DicomFile::bytes`]; for a
+//! deflated file that is the file meta followed by the inflated data set.
+
+mod preamble;
+mod scan;
+mod source;
+pub mod syntax;
+
+use std::ops::Range;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::tag::Tag;
+use crate::vr::Vr;
+pub use source::Buffer;
+pub use syntax::Encoding;
+
+/// The length value that means "undefined: look for a delimiter".
+pub const UNDEFINED_LENGTH: u32 = u32::MAX;
+
+/// How far to read and how much to tolerate.
+#[derive(Debug, Clone)]
+pub struct ParseOptions {
+    /// Stop at the first top-level Pixel Data, Float Pixel Data or Double Float Pixel Data.
+    pub stop_before_pixels: bool,
+    /// Stop before the first top-level element whose tag is this or greater.
+    pub stop_at: Option<Tag>,
+    /// Read data without a preamble and file meta, guessing its encoding.
+    pub force: bool,
+    /// Sequences nested deeper than this are an error (the scanner recurses once per level).
+    pub max_depth: u32,
+    /// A deflated data set may not inflate to more than this many bytes.
+    pub max_inflated_bytes: usize,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            stop_before_pixels: false,
+            stop_at: None,
+            force: false,
+            max_depth: 64,
+            max_inflated_bytes: 4 << 30,
+        }
+    }
+}
+
+/// What an element contains besides its own bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Children {
+    /// A plain value.
+    None,
+    /// A sequence: its items, as a range of [`Index::items`].
+    Items(Range<u32>),
+    /// Encapsulated pixel data: its fragments (offset table first), a range of [`Index::fragments`].
+    Fragments(Range<u32>),
+}
+
+/// One data element as found in the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Element {
+    pub tag: Tag,
+    /// The VR written in the file, or for implicit VR the dictionary's (resolved) VR;
+    /// UN is replaced by the dictionary VR of a public tag, as pydicom does.
+    pub vr: Vr,
+    /// The encoding its value is in (UN sequences switch to implicit VR little endian).
+    pub encoding: Encoding,
+    /// Where its header starts.
+    pub header_offset: usize,
+    /// Where its value starts.
+    pub value_offset: usize,
+    /// The length field as written (may be [`UNDEFINED_LENGTH`]).
+    pub length: u32,
+    /// Bytes of value that exist: the length, or for undefined lengths the bytes up to the
+    /// delimiter; less than the length when the stream was truncated (pixel data only).
+    pub value_len: usize,
+    pub children: Children,
+}
+
+impl Element {
+    /// The byte range of the value in the stream.
+    #[must_use]
+    pub fn value_range(&self) -> Range<usize> {
+        self.value_offset..self.value_offset + self.value_len
+    }
+
+    /// Whether the length field was undefined.
+    #[must_use]
+    pub fn has_undefined_length(&self) -> bool {
+        self.length == UNDEFINED_LENGTH
+    }
+}
+
+/// One item of a sequence: a nested data set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Where the item tag starts.
+    pub offset: usize,
+    /// The item length as written (may be [`UNDEFINED_LENGTH`]).
+    pub length: u32,
+    /// Its elements, a range of [`Index::elements`].
+    pub elements: Range<u32>,
+}
+
+/// One item of encapsulated pixel data: the Basic Offset Table or a fragment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fragment {
+    pub offset: usize,
+    pub length: usize,
+}
+
+/// Where everything is. Data sets are contiguous ranges of `elements` in tag order as read.
+#[derive(Debug, Default, Clone)]
+pub struct Index {
+    pub elements: Vec<Element>,
+    pub items: Vec<Item>,
+    pub fragments: Vec<Fragment>,
+    /// The file meta group (empty when the stream had none).
+    pub meta: Range<u32>,
+    /// The top-level data set.
+    pub root: Range<u32>,
+}
+
+impl Index {
+    /// The elements of a data set.
+    #[must_use]
+    pub fn dataset(&self, range: &Range<u32>) -> &[Element] {
+        &self.elements[range.start as usize..range.end as usize]
+    }
+
+    /// Find a tag in a data set (binary search; data sets are kept in tag order).
+    #[must_use]
+    pub fn find(&self, range: &Range<u32>, tag: Tag) -> Option<u32> {
+        let elements = self.dataset(range);
+        elements.binary_search_by_key(&tag, |e| e.tag).ok().map(|i| range.start + i as u32)
+    }
+}
+
+/// Something the scanner tolerated and repaired, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub message: String,
+    pub tag: Option<Tag>,
+    pub offset: usize,
+}
+
+/// A scanned DICOM stream: its bytes and the index over them.
+pub struct DicomFile {
+    data: Buffer,
+    pub index: Index,
+    /// The Transfer Syntax UID from the file meta, or the guessed one when there was none.
+    pub transfer_syntax: String,
+    /// The encoding of the top-level data set.
+    pub encoding: Encoding,
+    /// Whether the file started with a 128-byte preamble and `DICM`.
+    pub has_preamble: bool,
+    /// Whether the data set was deflated (offsets then point into the inflated stream).
+    pub deflated: bool,
+    /// Whether scanning stopped early (at pixel data or at a requested tag).
+    pub stopped_early: bool,
+    pub warnings: Vec<Warning>,
+}
+
+impl std::fmt::Debug for DicomFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DicomFile")
+            .field("len", &self.data.len())
+            .field("transfer_syntax", &self.transfer_syntax)
+            .field("elements", &self.index.elements.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DicomFile {
+    /// Map `path` read-only and scan it.
+    ///
+    /// The map shows the file as it is on disk: a file that shrinks while mapped makes
+    /// reads past its new end fault (SIGBUS). Use [`DicomFile::read`] for files others may change.
+    pub fn open(path: &Path, options: &ParseOptions) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        let len = file.metadata().map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?.len();
+        if len == 0 {
+            // An empty file cannot be mapped on every platform; it is not DICOM anyway.
+            return Self::parse(Buffer::Owned(Vec::new()), options);
+        }
+        // SAFETY: the map is read-only and private to this object; the bytes are only ever read
+        // through bounds-checked slices. The one hazard, truncation of the file by another
+        // process, is documented above and avoided by `read`.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(format!("cannot map {}", path.display()), e))?;
+        Self::parse(Buffer::Mapped(map), options)
+    }
+
+    /// Read `path` into memory and scan it.
+    pub fn read(path: &Path, options: &ParseOptions) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        Self::parse(Buffer::Owned(bytes), options)
+    }
+
+    /// Scan bytes already in memory.
+    pub fn parse(data: Buffer, options: &ParseOptions) -> Result<Self> {
+        scan::scan(data, options)
+    }
+
+    /// The stream the index points into.
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The buffer itself (to tell a memory map from an owned buffer).
+    #[must_use]
+    pub fn buffer(&self) -> &Buffer {
+        &self.data
+    }
+
+    /// The bytes of an element's value.
+    #[must_use]
+    pub fn value_bytes(&self, element: &Element) -> &[u8] {
+        // The scanner only records ranges inside the buffer; `get` keeps that a checked fact.
+        self.data.get(element.value_range()).unwrap_or_default()
+    }
+
+    /// The bytes of a fragment of encapsulated pixel data.
+    #[must_use]
+    pub fn fragment_bytes(&self, fragment: Fragment) -> &[u8] {
+        self.data.get(fragment.offset..fragment.offset + fragment.length).unwrap_or_default()
+    }
+}

@@ -1,0 +1,533 @@
+//! The element scanner: one pass over the stream, recording where each element is.
+//!
+//! Values are never copied. Every length is checked against the bytes that exist (and against
+//! the enclosing item or sequence) before it is used to move on.
+
+use std::io::Read;
+use std::ops::Range;
+
+use super::preamble;
+use super::syntax::{self, Encoding};
+use super::{
+    Buffer, Children, DicomFile, Element, Fragment, Index, Item, ParseOptions, Warning,
+    UNDEFINED_LENGTH,
+};
+use crate::dictionary;
+use crate::error::{Error, Result};
+use crate::tag::Tag;
+use crate::vr::Vr;
+
+/// The 8 bytes of a Sequence Delimitation Item in little endian.
+const SEQUENCE_DELIMITER_LE: [u8; 8] = [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0];
+/// The same in big endian.
+const SEQUENCE_DELIMITER_BE: [u8; 8] = [0xFF, 0xFE, 0xE0, 0xDD, 0, 0, 0, 0];
+
+pub(super) fn scan(data: Buffer, options: &ParseOptions) -> Result<DicomFile> {
+    let start = preamble::find_start(&data, options.force)?;
+    let mut scanner = Scanner::new(&data, options);
+    let meta = scanner.scan_meta(start.offset)?;
+    let meta_end = meta.end_offset;
+    let meta_range = meta.range;
+
+    let (mut encoding, deflated, transfer_syntax) = match scanner.meta_transfer_syntax(&meta_range) {
+        Some(uid) => {
+            let (encoding, deflated) = syntax::encoding_of(&uid);
+            (encoding, deflated, uid)
+        }
+        None => {
+            if meta_range.is_empty() && start.offset != 0 && !options.force {
+                // 'DICM' but no meta: nothing says how the rest is encoded; guess, as with force.
+                scanner.warn("no file meta after 'DICM'; guessing the encoding", None, start.offset);
+            } else if !meta_range.is_empty() {
+                scanner.warn("file meta has no Transfer Syntax UID; guessing the encoding", None, meta_end);
+            }
+            let (encoding, uid) = preamble::guess_encoding(data.get(meta_end..).unwrap_or_default());
+            (encoding, false, uid.to_owned())
+        }
+    };
+
+    let (index, warnings) = (std::mem::take(&mut scanner.index), std::mem::take(&mut scanner.warnings));
+    drop(scanner);
+
+    let data = if deflated { inflate(&data, meta_end, options.max_inflated_bytes)? } else { data };
+
+    let mut scanner = Scanner::new(&data, options);
+    scanner.index = index;
+    scanner.warnings = warnings;
+    if !deflated {
+        encoding = scanner.check_first_element(meta_end, encoding);
+    }
+    let root = scanner.scan_dataset(meta_end, data.len(), Level::Top, encoding, 0)?;
+    let Scanner { mut index, warnings, stopped_early, .. } = scanner;
+    index.meta = meta_range;
+    index.root = root.range;
+
+    Ok(DicomFile {
+        data,
+        index,
+        transfer_syntax,
+        encoding,
+        has_preamble: start.has_preamble,
+        deflated,
+        stopped_early,
+        warnings,
+    })
+}
+
+/// Inflate a deflated data set (PS3.5 A.5: raw deflate, no zlib header) behind a copy of the
+/// file meta, so offsets before `meta_end` keep their meaning.
+fn inflate(data: &Buffer, meta_end: usize, limit: usize) -> Result<Buffer> {
+    let compressed = data.get(meta_end..).unwrap_or_default();
+    let mut out = Vec::with_capacity(meta_end + compressed.len().saturating_mul(4).min(limit));
+    out.extend_from_slice(&data[..meta_end]);
+    let budget = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    flate2::read::DeflateDecoder::new(compressed)
+        .take(budget)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::invalid(format!("deflated data set does not inflate: {e}"), None, meta_end))?;
+    if out.len() - meta_end > limit {
+        return Err(Error::limit(
+            format!("deflated data set inflates to more than {limit} bytes"),
+            None,
+            meta_end,
+        ));
+    }
+    Ok(Buffer::Owned(out))
+}
+
+/// Which kind of data set is being scanned, for its stop rules.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// The top-level data set: runs to the end of the stream, honours the stop options.
+    Top,
+    /// An item of defined length: runs to its end.
+    Item,
+    /// An item of undefined length: runs to an Item Delimitation Item.
+    DelimitedItem,
+}
+
+struct Scanned {
+    range: Range<u32>,
+    end_offset: usize,
+}
+
+/// An element header as read, before its VR is settled.
+struct Header {
+    tag: Tag,
+    vr: Option<Vr>,
+    length: u32,
+    header_len: usize,
+}
+
+struct Scanner<'a> {
+    data: &'a [u8],
+    options: &'a ParseOptions,
+    index: Index,
+    warnings: Vec<Warning>,
+    stopped_early: bool,
+    /// The latest Pixel Representation seen: settles "US or SS" for implicit VR.
+    pixel_representation: u16,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(data: &'a [u8], options: &'a ParseOptions) -> Self {
+        Scanner {
+            data,
+            options,
+            index: Index::default(),
+            warnings: Vec::new(),
+            stopped_early: false,
+            pixel_representation: 0,
+        }
+    }
+
+    fn warn(&mut self, message: impl Into<String>, tag: Option<Tag>, offset: usize) {
+        self.warnings.push(Warning { message: message.into(), tag, offset });
+    }
+
+    fn u16_at(&self, offset: usize, big_endian: bool) -> Option<u16> {
+        let bytes: [u8; 2] = self.data.get(offset..offset.checked_add(2)?)?.try_into().ok()?;
+        Some(if big_endian { u16::from_be_bytes(bytes) } else { u16::from_le_bytes(bytes) })
+    }
+
+    fn u32_at(&self, offset: usize, big_endian: bool) -> Option<u32> {
+        let bytes: [u8; 4] = self.data.get(offset..offset.checked_add(4)?)?.try_into().ok()?;
+        Some(if big_endian { u32::from_be_bytes(bytes) } else { u32::from_le_bytes(bytes) })
+    }
+
+    fn tag_at(&self, offset: usize, big_endian: bool) -> Option<Tag> {
+        let group = self.u16_at(offset, big_endian)?;
+        let element = self.u16_at(offset + 2, big_endian)?;
+        Some(Tag::new(group, element))
+    }
+
+    /// The file meta group: explicit VR LE by the standard, though some writers use implicit VR;
+    /// read while the group is 0002, whatever the group length says.
+    fn scan_meta(&mut self, start: usize) -> Result<Scanned> {
+        let mut elements = Vec::new();
+        let mut pos = start;
+        while let Some(tag) = self.tag_at(pos, false) {
+            if tag.group() != 0x0002 {
+                break;
+            }
+            let vr_bytes = self.data.get(pos + 4..pos + 6).and_then(|b| b.try_into().ok());
+            let encoding = if vr_bytes.and_then(Vr::from_bytes).is_some() {
+                Encoding::EXPLICIT_LE
+            } else {
+                self.warn("file meta element written in implicit VR", Some(tag), pos);
+                Encoding::IMPLICIT_LE
+            };
+            let header = self.read_header(pos, self.data.len(), encoding)?;
+            let element = self.read_element(pos, header, self.data.len(), encoding, Level::Item, 0)?;
+            pos = element.value_offset + element.value_len;
+            elements.push(element);
+        }
+        self.check_group_length(&elements);
+        let range = self.append(elements, start);
+        Ok(Scanned { range, end_offset: pos })
+    }
+
+    fn check_group_length(&mut self, meta: &[Element]) {
+        let Some(first) = meta.first().filter(|e| e.tag == Tag::new(0x0002, 0x0000) && e.value_len == 4) else {
+            return;
+        };
+        let Some(declared) = self.u32_at(first.value_offset, false) else { return };
+        let actual = meta.last().map_or(0, |e| e.value_offset + e.value_len) - (first.value_offset + 4);
+        if declared as usize != actual {
+            self.warn(
+                format!("file meta group length is {declared} but the group holds {actual} bytes"),
+                Some(first.tag),
+                first.header_offset,
+            );
+        }
+    }
+
+    fn meta_transfer_syntax(&self, meta: &Range<u32>) -> Option<String> {
+        let element = &self.index.elements[self.index.find(meta, Tag::TRANSFER_SYNTAX_UID)? as usize];
+        let bytes = self.data.get(element.value_range())?;
+        let uid = String::from_utf8_lossy(bytes);
+        let uid = uid.trim_end_matches(['\0', ' ']).trim_start();
+        (!uid.is_empty()).then(|| uid.to_owned())
+    }
+
+    /// Writers sometimes declare explicit VR and write implicit VR, or the reverse. Look at the
+    /// first element and believe the bytes, as pydicom does.
+    fn check_first_element(&mut self, pos: usize, declared: Encoding) -> Encoding {
+        let Some(&[v0, v1]) = self.data.get(pos + 4..pos + 6) else { return declared };
+        let Some(tag) = self.tag_at(pos, declared.big_endian) else { return declared };
+        let looks_explicit = Vr::from_bytes([v0, v1]).is_some();
+        if looks_explicit == declared.explicit_vr {
+            return declared;
+        }
+        let (found, said, is) = if looks_explicit { ("explicit", "implicit", true) } else { ("implicit", "explicit", false) };
+        self.warn(
+            format!("transfer syntax says {said} VR but the data set is written in {found} VR; reading it as {found}"),
+            Some(tag),
+            pos,
+        );
+        Encoding { explicit_vr: is, big_endian: declared.big_endian }
+    }
+
+    /// Append a finished data set's elements to the index, in tag order, and return their range.
+    fn append(&mut self, mut elements: Vec<Element>, offset: usize) -> Range<u32> {
+        if !elements.is_sorted_by_key(|e| e.tag) {
+            self.warn("elements are not in ascending tag order; sorted", elements.first().map(|e| e.tag), offset);
+            elements.sort_by_key(|e| e.tag);
+        }
+        if elements.windows(2).any(|w| w[0].tag == w[1].tag) {
+            self.warn("repeated tags in one data set; the last of each is kept", None, offset);
+            let mut deduped: Vec<Element> = Vec::with_capacity(elements.len());
+            for element in elements {
+                match deduped.last_mut() {
+                    Some(last) if last.tag == element.tag => *last = element,
+                    _ => deduped.push(element),
+                }
+            }
+            elements = deduped;
+        }
+        let start = self.index.elements.len() as u32;
+        self.index.elements.append(&mut elements);
+        start..self.index.elements.len() as u32
+    }
+
+    /// Read the header at `pos`; `None` for a VR when it is implicit (or an item tag).
+    fn read_header(&self, pos: usize, end: usize, encoding: Encoding) -> Result<Header> {
+        let big_endian = encoding.big_endian;
+        let available = end.saturating_sub(pos);
+        let truncated = |needed: u64, tag: Option<Tag>| Error::truncated("element header", tag, pos, needed, available);
+        if available < 8 {
+            return Err(truncated(8, None));
+        }
+        let (Some(tag), Some(length32)) = (self.tag_at(pos, big_endian), self.u32_at(pos + 4, big_endian)) else {
+            return Err(truncated(8, None));
+        };
+        // Items and delimiters never carry a VR (PS3.5 7.5).
+        if tag.group() == 0xFFFE || !encoding.explicit_vr {
+            return Ok(Header { tag, vr: None, length: length32, header_len: 8 });
+        }
+        let code = [self.data[pos + 4], self.data[pos + 5]];
+        let Some(vr) = Vr::from_bytes(code) else {
+            return Err(Error::invalid(
+                format!("invalid VR {:?} in an explicit VR data set", String::from_utf8_lossy(&code)),
+                Some(tag),
+                pos + 4,
+            ));
+        };
+        if vr.has_long_length() {
+            if available < 12 {
+                return Err(truncated(12, Some(tag)));
+            }
+            let length = self.u32_at(pos + 8, big_endian).ok_or_else(|| truncated(12, Some(tag)))?;
+            Ok(Header { tag, vr: Some(vr), length, header_len: 12 })
+        } else {
+            let length = self.u16_at(pos + 6, big_endian).ok_or_else(|| truncated(8, Some(tag)))?;
+            Ok(Header { tag, vr: Some(vr), length: u32::from(length), header_len: 8 })
+        }
+    }
+
+    /// The VR the dictionary gives a tag, with the standard's alternatives settled the way
+    /// pydicom settles them for implicit VR data.
+    fn dictionary_vr(&self, tag: Tag) -> Option<Vr> {
+        let vr = dictionary::vr_of(tag.0)?;
+        match vr {
+            "US or SS" => Some(if self.pixel_representation == 1 { Vr::SS } else { Vr::US }),
+            "OB or OW" | "US or OW" | "US or SS or OW" => Some(Vr::OW),
+            other => Vr::from_dictionary(other),
+        }
+    }
+
+    /// Scan a data set from `pos` up to `end`, recursing into sequences.
+    fn scan_dataset(&mut self, start: usize, end: usize, level: Level, encoding: Encoding, depth: u32) -> Result<Scanned> {
+        let mut elements = Vec::new();
+        let mut pos = start;
+        let mut delimited = false;
+        while pos < end {
+            let remaining = end - pos;
+            if remaining < 8 && level == Level::Top {
+                self.warn(format!("{remaining} trailing bytes after the last element ignored"), None, pos);
+                pos = end;
+                break;
+            }
+            let header = self.read_header(pos, end, encoding)?;
+            let tag = header.tag;
+            if tag == Tag::ITEM_DELIMITER {
+                if level == Level::DelimitedItem {
+                    pos += 8;
+                    delimited = true;
+                    break;
+                }
+                self.warn("stray Item Delimitation Item skipped", Some(tag), pos);
+                pos += 8;
+                continue;
+            }
+            if tag == Tag::SEQUENCE_DELIMITER {
+                if level == Level::DelimitedItem {
+                    // The item's delimiter is missing; the sequence ends here. Leave it for the sequence.
+                    self.warn("item ends without an Item Delimitation Item", Some(tag), pos);
+                    break;
+                }
+                self.warn("stray Sequence Delimitation Item skipped", Some(tag), pos);
+                pos += 8;
+                continue;
+            }
+            if tag == Tag::ITEM {
+                return Err(Error::invalid("an Item tag where a data element was expected", Some(tag), pos));
+            }
+            if level == Level::Top && self.should_stop(tag) {
+                self.stopped_early = true;
+                break;
+            }
+            let element = self.read_element(pos, header, end, encoding, level, depth)?;
+            pos = element.value_offset + element.value_len;
+            if element.length == UNDEFINED_LENGTH {
+                // Step over the Sequence Delimitation Item that closed it (absent only at the end).
+                pos = (pos + 8).min(end);
+            }
+            if tag == Tag::PIXEL_REPRESENTATION && element.value_len == 2 {
+                self.pixel_representation = self.u16_at(element.value_offset, element.encoding.big_endian).unwrap_or(0);
+            }
+            elements.push(element);
+        }
+        if level == Level::DelimitedItem && !delimited {
+            self.warn("item of undefined length has no Item Delimitation Item", None, pos);
+        }
+        let range = self.append(elements, start);
+        Ok(Scanned { range, end_offset: pos })
+    }
+
+    fn should_stop(&self, tag: Tag) -> bool {
+        let at_pixels = self.options.stop_before_pixels
+            && matches!(tag.0, 0x7FE0_0008 | 0x7FE0_0009 | 0x7FE0_0010);
+        at_pixels || self.options.stop_at.is_some_and(|stop| tag >= stop)
+    }
+
+    /// Read one element whose header is at `pos`. The returned element's value ends at
+    /// `value_offset + value_len`, followed by a delimiter when the length was undefined.
+    fn read_element(&mut self, pos: usize, header: Header, end: usize, encoding: Encoding, level: Level, depth: u32) -> Result<Element> {
+        let Header { tag, vr, length, header_len } = header;
+        let value_offset = pos + header_len;
+        let mut value_encoding = encoding;
+        let vr = match vr {
+            Some(Vr::UN) if !tag.is_private() => match self.dictionary_vr(tag) {
+                // A public tag sent as UN: its value is in the dictionary VR, and a sequence's
+                // items are implicit VR little endian (PS3.5 6.2.2).
+                Some(Vr::SQ) => {
+                    value_encoding = Encoding::IMPLICIT_LE;
+                    Vr::SQ
+                }
+                Some(known) if length != UNDEFINED_LENGTH => known,
+                _ => Vr::UN,
+            },
+            Some(vr) => vr,
+            None => match self.dictionary_vr(tag) {
+                Some(vr) => vr,
+                // Unknown tags with undefined length in implicit VR can only be sequences.
+                None if length == UNDEFINED_LENGTH => Vr::SQ,
+                None => Vr::UN,
+            },
+        };
+        let mut element = Element {
+            tag,
+            vr,
+            encoding: value_encoding,
+            header_offset: pos,
+            value_offset,
+            length,
+            value_len: 0,
+            children: Children::None,
+        };
+
+        if length == UNDEFINED_LENGTH {
+            self.check_depth(tag, pos, depth)?;
+            if vr == Vr::SQ || vr == Vr::UN {
+                if vr == Vr::UN {
+                    // CP-246: UN of undefined length is a sequence in implicit VR little endian.
+                    element.encoding = Encoding::IMPLICIT_LE;
+                    element.vr = Vr::SQ;
+                }
+                let (items, after) = self.scan_sequence(value_offset, end, None, element.encoding, depth + 1)?;
+                element.value_len = after - value_offset;
+                element.children = Children::Items(items);
+            } else if tag == Tag::PIXEL_DATA {
+                let (fragments, after) = self.scan_fragments(value_offset, end, encoding)?;
+                element.value_len = after - value_offset;
+                element.children = Children::Fragments(fragments);
+            } else {
+                let delimiter = if encoding.big_endian { SEQUENCE_DELIMITER_BE } else { SEQUENCE_DELIMITER_LE };
+                let haystack = self.data.get(value_offset..end).unwrap_or_default();
+                let Some(found) = memchr::memmem::find(haystack, &delimiter) else {
+                    return Err(Error::truncated("value of undefined length without its delimiter", Some(tag), pos, 8, haystack.len()));
+                };
+                self.warn(format!("{vr} value of undefined length read up to its delimiter"), Some(tag), pos);
+                element.value_len = found;
+            }
+            return Ok(element);
+        }
+
+        let len = length as usize;
+        let available = end.saturating_sub(value_offset);
+        if len > available {
+            let is_pixels = matches!(tag.0, 0x7FE0_0008 | 0x7FE0_0009 | 0x7FE0_0010);
+            if level == Level::Top && end == self.data.len() && is_pixels {
+                // Keep what there is: the header stays readable and decoding reports the shortfall.
+                self.warn(format!("pixel data is {length} bytes long but only {available} remain"), Some(tag), pos);
+                element.value_len = available;
+                return Ok(element);
+            }
+            let what = if end == self.data.len() { "value" } else { "value (inside its item)" };
+            return Err(Error::truncated(what, Some(tag), pos, u64::from(length), available));
+        }
+        element.value_len = len;
+        if len % 2 == 1 {
+            self.warn(format!("odd value length {length}"), Some(tag), pos);
+        }
+        if vr == Vr::SQ {
+            self.check_depth(tag, pos, depth)?;
+            let (items, _) = self.scan_sequence(value_offset, value_offset + len, Some(value_offset + len), element.encoding, depth + 1)?;
+            element.children = Children::Items(items);
+        }
+        Ok(element)
+    }
+
+    fn check_depth(&self, tag: Tag, pos: usize, depth: u32) -> Result<()> {
+        if depth >= self.options.max_depth {
+            return Err(Error::limit(format!("sequences nested deeper than {}", self.options.max_depth), Some(tag), pos));
+        }
+        Ok(())
+    }
+
+    /// Scan the items of a sequence. With `defined_end` the sequence has a length and ends
+    /// there; otherwise it ends at a Sequence Delimitation Item, whose offset is returned.
+    fn scan_sequence(&mut self, start: usize, end: usize, defined_end: Option<usize>, encoding: Encoding, depth: u32) -> Result<(Range<u32>, usize)> {
+        let mut items = Vec::new();
+        let mut pos = start;
+        loop {
+            if defined_end == Some(pos) {
+                break;
+            }
+            let Some(tag) = self.tag_at(pos, encoding.big_endian).filter(|_| pos + 8 <= end) else {
+                return Err(Error::truncated("sequence item header", None, pos, 8, end.saturating_sub(pos)));
+            };
+            let length = self.u32_at(pos + 4, encoding.big_endian).unwrap_or(0);
+            if tag == Tag::SEQUENCE_DELIMITER && defined_end.is_none() {
+                break;
+            }
+            if tag != Tag::ITEM {
+                return Err(Error::invalid(format!("expected an Item tag in a sequence, found {tag}"), Some(tag), pos));
+            }
+            let item_start = pos + 8;
+            let scanned = if length == UNDEFINED_LENGTH {
+                self.scan_dataset(item_start, end, Level::DelimitedItem, encoding, depth)?
+            } else {
+                let item_end = item_start
+                    .checked_add(length as usize)
+                    .filter(|&e| e <= end)
+                    .ok_or_else(|| Error::truncated("sequence item", Some(tag), pos, u64::from(length), end - item_start))?;
+                self.scan_dataset(item_start, item_end, Level::Item, encoding, depth)?
+            };
+            pos = scanned.end_offset;
+            items.push(Item { offset: item_start - 8, length, elements: scanned.range });
+        }
+        let first = self.index.items.len() as u32;
+        self.index.items.append(&mut items);
+        Ok((first..self.index.items.len() as u32, pos))
+    }
+
+    /// Scan the items of encapsulated pixel data (PS3.5 A.4): an offset table, then fragments,
+    /// up to the Sequence Delimitation Item. Only the item headers are read.
+    fn scan_fragments(&mut self, start: usize, end: usize, encoding: Encoding) -> Result<(Range<u32>, usize)> {
+        let first = self.index.fragments.len() as u32;
+        let mut pos = start;
+        loop {
+            if pos == end && pos == self.data.len() {
+                self.warn("encapsulated pixel data has no Sequence Delimitation Item", Some(Tag::PIXEL_DATA), pos);
+                break;
+            }
+            let Some(tag) = self.tag_at(pos, encoding.big_endian).filter(|_| pos + 8 <= end) else {
+                return Err(Error::truncated("pixel data item header", Some(Tag::PIXEL_DATA), pos, 8, end.saturating_sub(pos)));
+            };
+            if tag == Tag::SEQUENCE_DELIMITER {
+                break;
+            }
+            if tag != Tag::ITEM {
+                return Err(Error::invalid(format!("expected an Item tag in encapsulated pixel data, found {tag}"), Some(Tag::PIXEL_DATA), pos));
+            }
+            let length = self.u32_at(pos + 4, encoding.big_endian).unwrap_or(0) as usize;
+            let value = pos + 8;
+            let Some(item_end) = value.checked_add(length).filter(|&e| e <= end) else {
+                if end == self.data.len() {
+                    // Cut off inside a fragment: keep what exists so the header stays readable;
+                    // decoding the frame reports the shortfall.
+                    self.warn(format!("pixel data fragment is {length} bytes long but only {} remain", end - value), Some(Tag::PIXEL_DATA), pos);
+                    self.index.fragments.push(Fragment { offset: value, length: end - value });
+                    pos = end;
+                    break;
+                }
+                return Err(Error::truncated("pixel data fragment", Some(Tag::PIXEL_DATA), pos, length as u64, end - value));
+            };
+            self.index.fragments.push(Fragment { offset: value, length });
+            pos = item_end;
+        }
+        Ok((first..self.index.fragments.len() as u32, pos))
+    }
+}

@@ -1,0 +1,19 @@
+//! `dicodec._native`: the bindings. They convert types and release the GIL; the logic is in
+//! `dicodec-core`, the friendly objects in the `dicodec` Python package.
+
+mod errors;
+mod file;
+
+use pyo3::prelude::*;
+
+#[pymodule(gil_used = false)]
+mod _native {
+    #[pymodule_export]
+    use crate::file::{keyword_for_tag, name_for_tag, open, parse_bytes, tag_for_keyword, transfer_syntax_name, vr_for_tag, NativeFile};
+
+    #[pymodule_init]
+    fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+        use pyo3::types::PyModuleMethods;
+        m.add("__version__", env!("CARGO_PKG_VERSION"))
+    }
+}
