@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
@@ -88,9 +89,9 @@ def _format_info(summary: Dict[str, Any]) -> str:
     lines = [summary["path"]]
     name = summary["transfer_syntax_name"]
     lines.append(f"  transfer syntax  {summary['transfer_syntax']}" + (f" ({name})" if name else ""))
-    for key in ("modality", "sop_class_uid", "photometric_interpretation"):
+    for label, key in (("modality", "modality"), ("sop class", "sop_class_uid"), ("photometric", "photometric_interpretation")):
         if summary[key] is not None:
-            lines.append(f"  {key.replace('_', ' '):<16} {summary[key]}")
+            lines.append(f"  {label:<16} {summary[key]}")
     if summary["rows"] is not None:
         lines.append(
             f"  image            {summary['rows']} x {summary['columns']}, {summary['frames']} frame(s), "
@@ -112,7 +113,7 @@ def _run(command: str, paths: List[str], as_json: bool, force: bool) -> int:
     results: List[Any] = []
     for path in paths:
         try:
-            with dcmread(path, force=force, stop_before_pixels=(command == "info")) as ds:
+            with dcmread(path, force=force) as ds:
                 if command == "info":
                     summary = info(ds, path)
                     results.append(summary) if as_json else print(_format_info(summary))
@@ -122,6 +123,8 @@ def _run(command: str, paths: List[str], as_json: bool, force: bool) -> int:
                     print(path)
                     for line in dump_lines(ds):
                         print(line)
+        except BrokenPipeError:
+            raise
         except (DicomError, OSError) as exc:
             failures += 1
             print(f"dicodec {command}: error: {exc}", file=sys.stderr)
@@ -150,6 +153,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return _run(args.command, paths, args.json, args.force)
     except BrokenPipeError:  # `dicodec dump f | head` is normal use
+        # Point stdout at nothing so that the interpreter's final flush does not fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
 

@@ -264,7 +264,9 @@ class Dataset:
             names = [PersonName(n) for n in native.strings(index, self._character_set())]
             return _collapse(names, "")
         if vr in _NUMERIC_STRING_VRS:
-            return _collapse(native.numeric_strings(index), None)
+            # As pydicom: None for a zero-length value, "" for one that is only padding.
+            present = native.element_info(index)[5]
+            return _collapse(native.numeric_strings(index), "" if present else None)
         if vr in _BINARY_VRS:
             _, _, _, _, _, present, big_endian = native.element_info(index)
             if vr != "AT" and present // int(_NUMBER_DTYPES[vr][1]) > LONG_BINARY_VM:

@@ -6,6 +6,7 @@
 //! against the bytes that exist before anything is sliced or allocated.
 
 pub mod charset;
+pub mod codec;
 pub mod dictionary;
 pub mod error;
 pub mod parse;

@@ -46,7 +46,15 @@ pub fn strings(bytes: &[u8], vr: Vr, charset: &CharacterSet) -> Vec<String> {
             if trimmed.is_empty() {
                 return Vec::new();
             }
-            trimmed.split(|&b| b == b'\\').map(|name| charset.decode(name, PN_DELIMITERS)).collect()
+            trimmed
+                .split(|&b| b == b'\\')
+                .map(|name| {
+                    // Empty trailing component groups ("Yamada^Tarou==") carry nothing.
+                    let mut name = charset.decode(name, PN_DELIMITERS);
+                    name.truncate(name.trim_end_matches('=').len());
+                    name
+                })
+                .collect()
         }
         Vr::SH | Vr::LO | Vr::UC => {
             if trim_padding(bytes).is_empty() {
@@ -59,6 +67,14 @@ pub fn strings(bytes: &[u8], vr: Vr, charset: &CharacterSet) -> Vec<String> {
                     text.trim_end_matches(['\0', ' ']).to_owned()
                 })
                 .collect()
+        }
+        Vr::AE => {
+            // Leading and trailing spaces are both insignificant in an Application Entity.
+            let trimmed = trim_padding(bytes);
+            if trimmed.is_empty() {
+                return Vec::new();
+            }
+            trimmed.split(|&b| b == b'\\').map(|v| latin1(v).trim_matches(' ').to_owned()).collect()
         }
         _ => {
             let trimmed = trim_padding(bytes);
@@ -150,11 +166,13 @@ mod tests {
     #[test]
     fn strings_split_and_strip() {
         assert_eq!(strings(b"ORIGINAL\\PRIMARY ", Vr::CS, &ascii()), ["ORIGINAL", "PRIMARY"]);
+        assert_eq!(strings(b"   STORESCU ", Vr::AE, &ascii()), ["STORESCU"]);
         assert_eq!(strings(b"1.2.840.10008.1.2\0", Vr::UI, &ascii()), ["1.2.840.10008.1.2"]);
         assert!(strings(b"  ", Vr::CS, &ascii()).is_empty());
         assert_eq!(strings(b"a\\b \\c", Vr::LO, &ascii()), ["a", "b", "c"]);
         assert_eq!(strings(b"line 1\\still one value  ", Vr::LT, &ascii()), ["line 1\\still one value"]);
         assert_eq!(strings(b"Doe^John\\Roe^Jane ", Vr::PN, &ascii()), ["Doe^John", "Roe^Jane"]);
+        assert_eq!(strings(b"Doe^John==", Vr::PN, &ascii()), ["Doe^John"]);
     }
 
     #[test]

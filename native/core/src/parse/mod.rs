@@ -8,6 +8,8 @@ mod preamble;
 mod scan;
 mod source;
 pub mod syntax;
+#[cfg(test)]
+mod tests;
 
 use std::ops::Range;
 use std::path::Path;

@@ -287,10 +287,12 @@ impl<'a> Scanner<'a> {
 
     /// The VR the dictionary gives a tag, with the standard's alternatives settled the way
     /// pydicom settles them for implicit VR data.
-    fn dictionary_vr(&self, tag: Tag) -> Option<Vr> {
+    fn dictionary_vr(&self, tag: Tag, length: u32) -> Option<Vr> {
         let vr = dictionary::vr_of(tag.0)?;
         match vr {
             "US or SS" => Some(if self.pixel_representation == 1 { Vr::SS } else { Vr::US }),
+            // Encapsulated pixel data is OB (PS3.5 A.4); native pixel data in implicit VR is OW.
+            "OB or OW" if tag == Tag::PIXEL_DATA && length == UNDEFINED_LENGTH => Some(Vr::OB),
             "OB or OW" | "US or OW" | "US or SS or OW" => Some(Vr::OW),
             other => Vr::from_dictionary(other),
         }
@@ -368,7 +370,7 @@ impl<'a> Scanner<'a> {
         let value_offset = pos + header_len;
         let mut value_encoding = encoding;
         let vr = match vr {
-            Some(Vr::UN) if !tag.is_private() => match self.dictionary_vr(tag) {
+            Some(Vr::UN) if !tag.is_private() || tag.is_private_creator() => match self.dictionary_vr(tag, length) {
                 // A public tag sent as UN: its value is in the dictionary VR, and a sequence's
                 // items are implicit VR little endian (PS3.5 6.2.2).
                 Some(Vr::SQ) => {
@@ -379,7 +381,7 @@ impl<'a> Scanner<'a> {
                 _ => Vr::UN,
             },
             Some(vr) => vr,
-            None => match self.dictionary_vr(tag) {
+            None => match self.dictionary_vr(tag, length) {
                 Some(vr) => vr,
                 // Unknown tags with undefined length in implicit VR can only be sequences.
                 None if length == UNDEFINED_LENGTH => Vr::SQ,

@@ -1,0 +1,340 @@
+//! Scanner edge cases on streams built byte by byte.
+
+use super::*;
+use crate::error::ErrorKind;
+
+const UNDEFINED: u32 = UNDEFINED_LENGTH;
+
+fn explicit(tag: u32, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
+    out.extend_from_slice(&(tag as u16).to_le_bytes());
+    out.extend_from_slice(vr);
+    if Vr::from_bytes(*vr).is_some_and(Vr::has_long_length) {
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    } else {
+        out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    }
+    out.extend_from_slice(value);
+    out
+}
+
+fn explicit_be(tag: u32, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&((tag >> 16) as u16).to_be_bytes());
+    out.extend_from_slice(&(tag as u16).to_be_bytes());
+    out.extend_from_slice(vr);
+    out.extend_from_slice(&(value.len() as u16).to_be_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+fn implicit(tag: u32, length: u32, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
+    out.extend_from_slice(&(tag as u16).to_le_bytes());
+    out.extend_from_slice(&length.to_le_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+fn undefined_sequence(tag: u32, vr: &[u8; 2], items: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
+    out.extend_from_slice(&(tag as u16).to_le_bytes());
+    out.extend_from_slice(vr);
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(&UNDEFINED.to_le_bytes());
+    for item in items {
+        out.extend(implicit(0xFFFE_E000, UNDEFINED, item));
+        out.extend(implicit(0xFFFE_E00D, 0, &[]));
+    }
+    out.extend(implicit(0xFFFE_E0DD, 0, &[]));
+    out
+}
+
+fn part10(syntax: &str, dataset: &[u8]) -> Vec<u8> {
+    let mut uid = syntax.as_bytes().to_vec();
+    if uid.len() % 2 == 1 {
+        uid.push(0);
+    }
+    let meta = explicit(0x0002_0010, b"UI", &uid);
+    let mut out = vec![0u8; 128];
+    out.extend_from_slice(b"DICM");
+    out.extend(explicit(0x0002_0000, b"UL", &(meta.len() as u32).to_le_bytes()));
+    out.extend(meta);
+    out.extend_from_slice(dataset);
+    out
+}
+
+fn parse(bytes: Vec<u8>) -> Result<DicomFile> {
+    DicomFile::parse(Buffer::Owned(bytes), &ParseOptions::default())
+}
+
+fn parse_with(bytes: Vec<u8>, options: &ParseOptions) -> Result<DicomFile> {
+    DicomFile::parse(Buffer::Owned(bytes), options)
+}
+
+fn root(file: &DicomFile) -> &[Element] {
+    file.index.dataset(&file.index.root)
+}
+
+fn items<'a>(file: &'a DicomFile, element: &Element) -> &'a [Item] {
+    let Children::Items(range) = &element.children else { panic!("not a sequence: {element:?}") };
+    &file.index.items[range.start as usize..range.end as usize]
+}
+
+#[test]
+fn explicit_le_offsets_and_lengths() {
+    let mut data = explicit(0x0010_0010, b"PN", b"Doe^John");
+    data.extend(explicit(0x0028_0010, b"US", &512u16.to_le_bytes()));
+    let bytes = part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &data);
+    let start = bytes.len() - data.len();
+    let file = parse(bytes).unwrap();
+    assert_eq!(file.transfer_syntax, syntax::EXPLICIT_VR_LITTLE_ENDIAN);
+    assert!(file.has_preamble && file.warnings.is_empty());
+    let elements = root(&file);
+    assert_eq!(elements.len(), 2);
+    assert_eq!((elements[0].tag, elements[0].vr), (Tag(0x0010_0010), Vr::PN));
+    assert_eq!(elements[0].header_offset, start);
+    assert_eq!(elements[0].value_offset, start + 8);
+    assert_eq!(file.value_bytes(&elements[0]), b"Doe^John");
+    assert_eq!(file.value_bytes(&elements[1]), &512u16.to_le_bytes());
+    assert_eq!(file.index.dataset(&file.index.meta).len(), 2);
+}
+
+#[test]
+fn implicit_vr_comes_from_the_dictionary() {
+    let mut data = implicit(0x0009_0010, 8, b"CREATOR ");
+    data.extend(implicit(0x0009_1001, 4, b"\x01\x02\x03\x04"));
+    data.extend(implicit(0x0010_0010, 8, b"Doe^John"));
+    data.extend(implicit(0x0028_0103, 2, &1u16.to_le_bytes()));
+    data.extend(implicit(0x0028_0106, 2, &(-5i16).to_le_bytes()));
+    data.extend(implicit(0x7FE0_0010, 4, &[0; 4]));
+    let file = parse(part10(syntax::IMPLICIT_VR_LITTLE_ENDIAN, &data)).unwrap();
+    let vrs: Vec<Vr> = root(&file).iter().map(|e| e.vr).collect();
+    // Private creator LO, private data UN, "US or SS" settled by Pixel Representation, pixels OW.
+    assert_eq!(vrs, [Vr::LO, Vr::UN, Vr::PN, Vr::US, Vr::SS, Vr::OW]);
+}
+
+#[test]
+fn big_endian_lengths_and_tags() {
+    let mut data = explicit_be(0x0028_0010, b"US", &512u16.to_be_bytes());
+    data.extend(explicit_be(0x0028_0011, b"US", &256u16.to_be_bytes()));
+    let file = parse(part10(syntax::EXPLICIT_VR_BIG_ENDIAN, &data)).unwrap();
+    assert!(file.encoding.big_endian);
+    let elements = root(&file);
+    assert_eq!(elements[0].tag, Tag(0x0028_0010));
+    assert_eq!(crate::value::binary_values::<u16>(file.value_bytes(&elements[1]), true), [256]);
+}
+
+#[test]
+fn nested_sequences_of_both_lengths() {
+    let inner = explicit(0x0010_0020, b"LO", b"ID");
+    let nested = undefined_sequence(0x0008_1140, b"SQ", &[inner.clone()]);
+    let mut defined_item = implicit(0xFFFE_E000, inner.len() as u32, &inner);
+    defined_item.extend(implicit(0xFFFE_E000, 0, &[]));
+    let mut data = explicit(0x0008_1115, b"SQ", &defined_item);
+    data.extend(undefined_sequence(0x0008_1120, b"SQ", &[nested, inner]));
+    let file = parse(part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &data)).unwrap();
+    assert!(file.warnings.is_empty(), "{:?}", file.warnings);
+    let elements = root(&file);
+    let defined = items(&file, &elements[0]);
+    assert_eq!(defined.len(), 2);
+    assert_eq!(file.index.dataset(&defined[0].elements)[0].tag, Tag(0x0010_0020));
+    assert!(defined[1].elements.is_empty());
+    let undefined = items(&file, &elements[1]);
+    assert_eq!(undefined.len(), 2);
+    let first = file.index.dataset(&undefined[0].elements);
+    assert_eq!(first[0].vr, Vr::SQ);
+    assert_eq!(items(&file, &first[0]).len(), 1);
+    assert!(elements[1].has_undefined_length());
+}
+
+#[test]
+fn un_of_undefined_length_is_an_implicit_sequence() {
+    let inner = implicit(0x0010_0020, 2, b"ID");
+    let data = undefined_sequence(0x0009_1010, b"UN", &[inner]);
+    let file = parse(part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &data)).unwrap();
+    let element = &root(&file)[0];
+    assert_eq!(element.vr, Vr::SQ);
+    assert_eq!(element.encoding, Encoding::IMPLICIT_LE);
+    let item = &items(&file, element)[0];
+    let nested = &file.index.dataset(&item.elements)[0];
+    assert_eq!((nested.tag, nested.vr), (Tag(0x0010_0020), Vr::LO));
+}
+
+#[test]
+fn public_un_is_typed_from_the_dictionary() {
+    let data = explicit(0x0028_0010, b"UN", &512u16.to_le_bytes());
+    let file = parse(part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &data)).unwrap();
+    assert_eq!(root(&file)[0].vr, Vr::US);
+}
+
+#[test]
+fn encapsulated_fragments_are_indexed_not_read() {
+    let mut pixel = Vec::new();
+    pixel.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00]);
+    pixel.extend_from_slice(b"OB\0\0");
+    pixel.extend_from_slice(&UNDEFINED.to_le_bytes());
+    pixel.extend(implicit(0xFFFE_E000, 0, &[]));
+    pixel.extend(implicit(0xFFFE_E000, 4, b"abcd"));
+    pixel.extend(implicit(0xFFFE_E000, 2, b"ef"));
+    pixel.extend(implicit(0xFFFE_E0DD, 0, &[]));
+    let mut data = explicit(0x0028_0010, b"US", &1u16.to_le_bytes());
+    data.extend(pixel);
+    data.extend(explicit(0xFFFA_FFFA, b"SQ", &[]));
+    let file = parse(part10("1.2.840.10008.1.2.5", &data)).unwrap();
+    let elements = root(&file);
+    assert_eq!(elements.len(), 3, "the element after the pixel data is found");
+    let Children::Fragments(range) = &elements[1].children else { panic!() };
+    let fragments = &file.index.fragments[range.start as usize..range.end as usize];
+    let contents: Vec<&[u8]> = fragments.iter().map(|&f| file.fragment_bytes(f)).collect();
+    assert_eq!(contents, [&b""[..], b"abcd", b"ef"]);
+}
+
+#[test]
+fn stop_before_pixels_and_stop_at() {
+    let mut data = explicit(0x0010_0010, b"PN", b"Doe^John");
+    data.extend(explicit(0x0028_0010, b"US", &1u16.to_le_bytes()));
+    data.extend(explicit(0x7FE0_0010, b"OW", &[0; 8]));
+    let bytes = part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &data);
+    let options = ParseOptions { stop_before_pixels: true, ..ParseOptions::default() };
+    let file = parse_with(bytes.clone(), &options).unwrap();
+    assert!(file.stopped_early);
+    assert_eq!(root(&file).last().unwrap().tag, Tag(0x0028_0010));
+    let options = ParseOptions { stop_at: Some(Tag(0x0028_0000)), ..ParseOptions::default() };
+    let file = parse_with(bytes, &options).unwrap();
+    assert_eq!(root(&file).len(), 1);
+}
+
+#[test]
+fn a_value_past_the_end_is_a_truncation_error_with_its_location() {
+    let mut bytes = part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &explicit(0x0010_0010, b"PN", b"Doe^John"));
+    bytes.truncate(bytes.len() - 3);
+    let header = bytes.len() - 5 - 8;
+    let err = parse(bytes).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Truncated);
+    assert_eq!(err.tag, Some(Tag(0x0010_0010)));
+    assert_eq!(err.offset, Some(header as u64));
+    assert!(err.to_string().starts_with("(0010,0010) 'Patient's Name': value needs 8 bytes but only 5 remain"), "{err}");
+}
+
+#[test]
+fn short_pixel_data_is_kept_with_a_warning() {
+    let mut bytes = part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &explicit(0x7FE0_0010, b"OW", &[1; 16]));
+    bytes.truncate(bytes.len() - 6);
+    let file = parse(bytes).unwrap();
+    assert_eq!(root(&file)[0].value_len, 10);
+    assert!(file.warnings[0].message.contains("only 10 remain"));
+}
+
+#[test]
+fn an_item_cannot_claim_more_than_its_sequence() {
+    let item = implicit(0xFFFE_E000, 100, &explicit(0x0010_0020, b"LO", b"ID"));
+    let bytes = part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &explicit(0x0008_1115, b"SQ", &item));
+    assert_eq!(parse(bytes).unwrap_err().kind, ErrorKind::Truncated);
+}
+
+#[test]
+fn nesting_is_limited() {
+    let mut body = explicit(0x0010_0020, b"LO", b"ID");
+    for _ in 0..100 {
+        body = undefined_sequence(0x0008_1115, b"SQ", &[body]);
+    }
+    let bytes = part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &body);
+    assert_eq!(parse(bytes.clone()).unwrap_err().kind, ErrorKind::Limit);
+    let deep = ParseOptions { max_depth: 200, ..ParseOptions::default() };
+    assert!(parse_with(bytes, &deep).is_ok());
+}
+
+#[test]
+fn odd_lengths_trailing_bytes_and_missing_delimiters_are_warnings() {
+    let mut data = explicit(0x0010_0020, b"LO", b"ABC");
+    data.extend_from_slice(&[0, 0, 0]);
+    let file = parse(part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &data)).unwrap();
+    let messages: Vec<&str> = file.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert!(messages[0].contains("odd value length 3"), "{messages:?}");
+    assert!(messages[1].contains("3 trailing bytes"), "{messages:?}");
+
+    // An undefined-length item closed by the sequence delimiter alone.
+    let mut seq = Vec::new();
+    seq.extend_from_slice(&[0x08, 0x00, 0x15, 0x11]);
+    seq.extend_from_slice(b"SQ\0\0");
+    seq.extend_from_slice(&UNDEFINED.to_le_bytes());
+    seq.extend(implicit(0xFFFE_E000, UNDEFINED, &explicit(0x0010_0020, b"LO", b"ID")));
+    seq.extend(implicit(0xFFFE_E0DD, 0, &[]));
+    let file = parse(part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &seq)).unwrap();
+    assert_eq!(items(&file, &root(&file)[0]).len(), 1);
+    assert!(file.warnings.iter().any(|w| w.message.contains("without an Item Delimitation Item")));
+}
+
+#[test]
+fn unordered_and_repeated_tags_are_sorted_and_deduplicated() {
+    let mut data = explicit(0x0010_0020, b"LO", b"B1");
+    data.extend(explicit(0x0010_0010, b"PN", b"A^"));
+    data.extend(explicit(0x0010_0020, b"LO", b"B2"));
+    let file = parse(part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &data)).unwrap();
+    let elements = root(&file);
+    assert_eq!(elements.len(), 2);
+    assert_eq!(file.value_bytes(&elements[1]), b"B2");
+    assert_eq!(file.index.find(&file.index.root, Tag(0x0010_0020)), Some(file.index.root.start + 1));
+}
+
+#[test]
+fn declared_explicit_but_written_implicit() {
+    let data = implicit(0x0010_0010, 8, b"Doe^John");
+    let file = parse(part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &data)).unwrap();
+    assert!(!file.encoding.explicit_vr);
+    assert_eq!(root(&file)[0].vr, Vr::PN);
+    assert!(file.warnings[0].message.contains("implicit"));
+}
+
+#[test]
+fn deflated_data_sets_inflate_behind_the_meta() {
+    use std::io::Write;
+    let data = explicit(0x0010_0010, b"PN", b"Doe^John");
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&data).unwrap();
+    let file = parse(part10(syntax::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, &encoder.finish().unwrap())).unwrap();
+    assert!(file.deflated);
+    assert_eq!(file.value_bytes(&root(&file)[0]), b"Doe^John");
+
+    let mut bomb = part10(syntax::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, &[]);
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![0u8; 1 << 20]).unwrap();
+    bomb.extend(encoder.finish().unwrap());
+    let small = ParseOptions { max_inflated_bytes: 1 << 16, ..ParseOptions::default() };
+    assert_eq!(parse_with(bomb, &small).unwrap_err().kind, ErrorKind::Limit);
+}
+
+#[test]
+fn bare_data_sets_need_force_and_are_guessed() {
+    let data = explicit_be(0x0008_0060, b"CS", b"CT");
+    assert_eq!(parse(data.clone()).unwrap_err().kind, ErrorKind::Invalid);
+    let file = parse_with(data, &ParseOptions { force: true, ..ParseOptions::default() }).unwrap();
+    assert_eq!(file.transfer_syntax, syntax::EXPLICIT_VR_BIG_ENDIAN);
+    assert_eq!(file.value_bytes(&root(&file)[0]), b"CT");
+}
+
+#[test]
+fn arbitrary_bytes_never_panic() {
+    use proptest::prelude::*;
+    let seed = part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &explicit(0x0010_0010, b"PN", b"Doe^John"));
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    runner
+        .run(&(proptest::collection::vec(any::<u8>(), 0..400), 0..seed.len(), any::<u8>()), |(noise, at, byte)| {
+            let options = ParseOptions { force: true, ..ParseOptions::default() };
+            let _ = parse_with(noise, &options);
+            let mut mutated = seed.clone();
+            mutated[at] = byte;
+            if let Ok(file) = parse_with(mutated, &options) {
+                for element in &file.index.elements {
+                    prop_assert!(element.value_range().end <= file.bytes().len());
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}

@@ -1,0 +1,67 @@
+"""Reading the header of a huge file never touches the pages of its pixel data."""
+
+from __future__ import annotations
+
+import struct
+import sys
+
+import pytest
+
+import dicodec
+
+GIB = 1 << 30
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads RSS from /proc (Linux only)")
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def _sparse_multiframe(path, pixel_bytes: int) -> None:
+    """A Part 10 file whose 1 GiB of pixel data is a hole in a sparse file."""
+
+    def element(tag, vr, value):
+        head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr
+        if vr in (b"OB", b"OW"):
+            return head + b"\0\0" + struct.pack("<I", len(value))
+        return head + struct.pack("<H", len(value)) + value
+
+    meta = element(0x00020010, b"UI", b"1.2.840.10008.1.2.1\0")
+    header = b"\0" * 128 + b"DICM" + element(0x00020000, b"UL", struct.pack("<I", len(meta))) + meta
+    header += element(0x00080060, b"CS", b"CT")
+    header += element(0x00280008, b"IS", b"2048")
+    header += element(0x00280010, b"US", struct.pack("<H", 512))
+    header += element(0x00280011, b"US", struct.pack("<H", 512))
+    header += element(0x00280100, b"US", struct.pack("<H", 16))
+    pixel_header = struct.pack("<HH", 0x7FE0, 0x0010) + b"OW\0\0" + struct.pack("<I", pixel_bytes)
+    with open(path, "wb") as f:
+        f.write(header + pixel_header)
+        f.truncate(len(header) + len(pixel_header) + pixel_bytes)
+
+
+@pytest.mark.parametrize("stop_before_pixels", [True, False])
+def test_header_scan_of_a_1gib_file_does_not_touch_its_pixels(tmp_path, stop_before_pixels):
+    path = tmp_path / "huge.dcm"
+    _sparse_multiframe(path, GIB)
+    before = _rss_bytes()
+    with dicodec.dcmread(path, stop_before_pixels=stop_before_pixels) as ds:
+        assert ds.NumberOfFrames == 2048 and ds.Rows == 512
+        if stop_before_pixels:
+            assert "PixelData" not in ds
+        else:
+            assert ds["PixelData"].length == GIB
+        grown = _rss_bytes() - before
+    # Touching the pixel pages would map 1 GiB; reading the header maps a few pages.
+    assert grown < 16 * 1024 * 1024, f"RSS grew by {grown} bytes"
+
+
+def test_mmap_false_with_stop_before_pixels_still_reads_the_header(tmp_path):
+    path = tmp_path / "small.dcm"
+    _sparse_multiframe(path, 4096)
+    ds = dicodec.dcmread(path, stop_before_pixels=True, mmap=False)
+    assert ds.Rows == 512 and "PixelData" not in ds
