@@ -10,6 +10,7 @@ decoded only when asked for.
 
 from ._native import __version__
 from .dataset import DataElement, Dataset, FileDataset, dcmread
+from .pixels import decode_files, iter_pixels, pixel_array
 from .errors import (
     DicomError,
     InvalidDicomError,
@@ -23,6 +24,9 @@ from .valuerep import PersonName, parse_date, parse_datetime, parse_time
 __all__ = [
     "__version__",
     "dcmread",
+    "pixel_array",
+    "iter_pixels",
+    "decode_files",
     "Dataset",
     "FileDataset",
     "DataElement",

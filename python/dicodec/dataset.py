@@ -284,6 +284,27 @@ class Dataset:
             return _bulk_view(native, index, _BULK_DTYPES[vr], big_endian)
         raise DicomError(f"no decoder for VR {vr!r}", native.path, None, None)
 
+    # -- pixels ------------------------------------------------------------------------------
+
+    @property
+    def pixel_array(self) -> np.ndarray:
+        """All frames as pydicom 3's ``pixel_array`` returns them (see :mod:`dicodec.pixels`)."""
+        from .pixels import pixel_array
+
+        return pixel_array(self)
+
+    def frame(self, index: int, *, out: Optional[np.ndarray] = None, as_rgb: bool = True) -> np.ndarray:
+        """Frame ``index`` alone, decoded without touching the others."""
+        from .pixels import pixel_array
+
+        return pixel_array(self, index=index, out=out, as_rgb=as_rgb)
+
+    def iter_frames(self, indices: Optional[Iterable[int]] = None, *, as_rgb: bool = True) -> Iterator[np.ndarray]:
+        """Yield frames one at a time: all of them, or those in ``indices``."""
+        from .pixels import iter_pixels
+
+        return iter_pixels(self, indices=None if indices is None else list(indices), as_rgb=as_rgb)
+
     # -- the file ------------------------------------------------------------------------------
 
     @property

@@ -10,6 +10,7 @@ pub mod codec;
 pub mod dictionary;
 pub mod error;
 pub mod parse;
+pub mod pixel;
 pub mod tag;
 pub mod value;
 pub mod vr;

@@ -78,6 +78,16 @@ pub fn parse_bytes(py: Python<'_>, data: &Bound<'_, PyAny>, stop_before_pixels: 
 }
 
 impl NativeFile {
+    /// The scanned file.
+    pub(crate) fn file(&self) -> &DicomFile {
+        &self.file
+    }
+
+    /// The path, for error messages.
+    pub(crate) fn path_str(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+
     fn element(&self, index: usize) -> PyResult<&Element> {
         self.file.index.elements.get(index).ok_or_else(|| PyIndexError::new_err(format!("no element {index}")))
     }

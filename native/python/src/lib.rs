@@ -3,11 +3,15 @@
 
 mod errors;
 mod file;
+mod pixels;
 
 use pyo3::prelude::*;
 
 #[pymodule(gil_used = false)]
 mod _native {
+    #[pymodule_export]
+    #[pymodule_export]
+    use crate::pixels::{decode_rle_into, FileBatch};
     #[pymodule_export]
     use crate::file::{keyword_for_tag, name_for_tag, open, parse_bytes, tag_for_keyword, transfer_syntax_name, vr_for_tag, NativeFile};
 

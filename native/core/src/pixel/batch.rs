@@ -1,0 +1,106 @@
+//! Many files at once: open, describe and decode them on rayon's threads into one buffer.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::{decode_frames, DecodeOptions, PixelInfo};
+use crate::error::{Error, Result};
+use crate::parse::{DicomFile, ParseOptions};
+
+/// Run `work` on a pool of `threads` threads, or on rayon's global pool when `None`.
+pub fn with_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + Send) -> Result<R> {
+    match threads {
+        None => Ok(work()),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .map_err(|e| Error::limit(format!("cannot start {n} threads: {e}"), None, 0))?;
+            Ok(pool.install(work))
+        }
+    }
+}
+
+/// An error in one of the files of a batch, with the index of that file.
+pub struct BatchError {
+    pub file: usize,
+    pub error: Error,
+}
+
+fn open(path: &Path, mmap: bool) -> Result<DicomFile> {
+    let options = ParseOptions::default();
+    if mmap {
+        DicomFile::open(path, &options)
+    } else {
+        DicomFile::read(path, &options)
+    }
+}
+
+/// Describe the pixels of every file (in parallel), checking they can share one array.
+pub fn describe(paths: &[PathBuf], mmap: bool, max_bytes: usize) -> Result<Vec<(DicomFile, PixelInfo)>, BatchError> {
+    let described: Vec<(DicomFile, PixelInfo)> = paths
+        .par_iter()
+        .enumerate()
+        .map(|(i, path)| {
+            let file = open(path, mmap).map_err(|error| BatchError { file: i, error })?;
+            let info = PixelInfo::from_dataset(&file, &file.index.root.clone(), max_bytes).map_err(|error| BatchError { file: i, error })?;
+            Ok((file, info))
+        })
+        .collect::<Result<_, BatchError>>()?;
+    if let Some((_, first)) = described.first() {
+        let shape = |i: &PixelInfo| (i.rows, i.columns, i.samples_per_pixel, i.dtype());
+        if let Some(position) = described.iter().position(|(_, info)| shape(info) != shape(first)) {
+            let (r, c, s, d) = shape(&described[position].1);
+            let (r0, c0, s0, d0) = shape(first);
+            return Err(BatchError {
+                file: position,
+                error: Error::invalid(format!("frames are {r} x {c} x {s} {d} but the first file's are {r0} x {c0} x {s0} {d0}"), None, 0),
+            });
+        }
+    }
+    Ok(described)
+}
+
+/// Decode the frames of `described` files into `out`: every frame of each file when `frames`
+/// is `None`, else frame `frames[i]` of file `i`. `out` must hold exactly that many frames.
+pub fn decode_files(described: &[(DicomFile, PixelInfo)], frames: Option<&[usize]>, out: &mut [u8], options: DecodeOptions) -> Result<Vec<(usize, String)>, BatchError> {
+    let Some((_, first)) = described.first() else { return Ok(Vec::new()) };
+    let frame_bytes = first.frame_bytes();
+    let wanted: Vec<Vec<usize>> = match frames {
+        Some(frames) => frames.iter().map(|&f| vec![f]).collect(),
+        None => described.iter().map(|(_, info)| (0..info.frames).collect()).collect(),
+    };
+    let total: usize = wanted.iter().map(Vec::len).sum();
+    if out.len() != total * frame_bytes {
+        return Err(BatchError {
+            file: 0,
+            error: Error::invalid(format!("the output holds {} bytes but {total} frames need {}", out.len(), total * frame_bytes), None, 0),
+        });
+    }
+    let mut slots = Vec::with_capacity(described.len());
+    let mut rest = out;
+    for frames in &wanted {
+        let (slot, tail) = rest.split_at_mut(frames.len() * frame_bytes);
+        slots.push(slot);
+        rest = tail;
+    }
+    let warnings: Vec<Vec<(usize, String)>> = described
+        .par_iter()
+        .zip(wanted.par_iter())
+        .zip(slots.into_par_iter())
+        .enumerate()
+        .map(|(i, (((file, info), frames), slot))| {
+            let mut warnings = info.warnings.clone();
+            decode_frames(file, info, frames, slot, options, &mut warnings).map_err(|error| BatchError { file: i, error })?;
+            Ok(warnings.into_iter().map(|w| (i, w)).collect())
+        })
+        .collect::<Result<_, BatchError>>()?;
+    Ok(warnings.into_iter().flatten().collect())
+}
+
+/// Total frames [`decode_files`] will produce.
+#[must_use]
+pub fn frame_count(described: &[(DicomFile, PixelInfo)], frames: Option<&[usize]>) -> usize {
+    frames.map_or_else(|| described.iter().map(|(_, info)| info.frames).sum(), <[usize]>::len)
+}
