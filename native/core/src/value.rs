@@ -4,14 +4,9 @@
 //! standard calls it insignificant, and the VRs that may use other repertoires are decoded
 //! with the data set's Specific Character Set.
 
-use crate::charset::CharacterSet;
+use crate::charset::{CharacterSet, TEXT_DELIMITERS};
 use crate::tag::Tag;
 use crate::vr::Vr;
-
-/// Bytes at which ISO 2022 code extensions reset, per kind of text (PS3.5 6.1.2.5.3).
-const PN_DELIMITERS: &[u8] = b"^=\\";
-const MULTI_VALUE_DELIMITERS: &[u8] = b"\\";
-const TEXT_DELIMITERS: &[u8] = b"\r\n\t\x0c";
 
 /// Strip trailing NULs and spaces: the padding every text VR may carry.
 fn trim_padding(bytes: &[u8]) -> &[u8] {
@@ -31,6 +26,8 @@ fn latin1(bytes: &[u8]) -> String {
 #[must_use]
 pub fn strings(bytes: &[u8], vr: Vr, charset: &CharacterSet) -> Vec<String> {
     match vr {
+        // Text is decoded whole, then split: in the character sets DICOM allows, only control
+        // characters reset ISO 2022 state, and a backslash may be the second byte of a GBK pair.
         Vr::LT | Vr::ST | Vr::UT => {
             let text = charset.decode(bytes, TEXT_DELIMITERS);
             let trimmed = text.trim_end_matches(['\0', ' ']);
@@ -46,27 +43,16 @@ pub fn strings(bytes: &[u8], vr: Vr, charset: &CharacterSet) -> Vec<String> {
             if trimmed.is_empty() {
                 return Vec::new();
             }
-            trimmed
-                .split(|&b| b == b'\\')
-                .map(|name| {
-                    // Empty trailing component groups ("Yamada^Tarou==") carry nothing.
-                    let mut name = charset.decode(name, PN_DELIMITERS);
-                    name.truncate(name.trim_end_matches('=').len());
-                    name
-                })
-                .collect()
+            // Empty trailing component groups ("Yamada^Tarou==") carry nothing.
+            let text = charset.decode(trimmed, TEXT_DELIMITERS);
+            text.split('\\').map(|name| name.trim_end_matches('=').to_owned()).collect()
         }
         Vr::SH | Vr::LO | Vr::UC => {
             if trim_padding(bytes).is_empty() {
                 return Vec::new();
             }
-            bytes
-                .split(|&b| b == b'\\')
-                .map(|value| {
-                    let text = charset.decode(value, MULTI_VALUE_DELIMITERS);
-                    text.trim_end_matches(['\0', ' ']).to_owned()
-                })
-                .collect()
+            let text = charset.decode(bytes, TEXT_DELIMITERS);
+            text.split('\\').map(|value| value.trim_end_matches(['\0', ' ']).to_owned()).collect()
         }
         Vr::AE => {
             // Leading and trailing spaces are both insignificant in an Application Entity.
