@@ -10,6 +10,7 @@ decoded only when asked for.
 
 from ._native import __version__
 from .dataset import DataElement, Dataset, FileDataset, dcmread
+from . import codecs
 from .pixels import decode_files, iter_pixels, pixel_array
 from .errors import (
     DicomError,

@@ -1,0 +1,52 @@
+"""Codec-level functions: decode one frame's codestream without a data set.
+
+For other libraries' fast paths (pylibjpeg-rle's and imagecodecs' jobs, in Rust, with the
+GIL released). Outputs are unsigned integers in native (little-endian) order, samples
+interleaved; reinterpret with ``.view()`` for signed data.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import numpy as np
+
+from . import _native
+
+__all__ = ["decode_rle"]
+
+BytesLike = Union[bytes, bytearray, memoryview]
+
+
+def _output(out: Optional[np.ndarray], shape: tuple, dtype: np.dtype) -> np.ndarray:
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
+    if out.dtype != dtype or out.shape != shape:
+        raise ValueError(f"out is {out.dtype} {out.shape} but the frame needs {dtype} {shape}")
+    return out
+
+
+def decode_rle(
+    data: BytesLike,
+    rows: int,
+    columns: int,
+    samples_per_pixel: int,
+    bits_allocated: int,
+    *,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """Decode one RLE Lossless frame (PS3.5 Annex G: the 64-byte header and its segments).
+
+    Returns ``(rows, columns)`` or ``(rows, columns, samples)`` of ``uint8``/``uint16``/
+    ``uint32``/``uint64`` by ``bits_allocated``.
+    """
+    if bits_allocated not in (8, 16, 32, 64):
+        from .errors import UnsupportedError
+
+        raise UnsupportedError(f"RLE with Bits Allocated {bits_allocated} is not supported (8, 16, 32 or 64)")
+    shape = (rows, columns) if samples_per_pixel == 1 else (rows, columns, samples_per_pixel)
+    array = _output(out, shape, np.dtype(f"<u{bits_allocated // 8}"))
+    _native.decode_rle_into(bytes(data), rows, columns, samples_per_pixel, bits_allocated, array)
+    return array
