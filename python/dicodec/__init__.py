@@ -12,6 +12,7 @@ from ._native import __version__
 from .dataset import DataElement, Dataset, FileDataset, dcmread
 from . import codecs
 from .pixels import decode_files, iter_pixels, pixel_array
+from .scan import scan
 from .errors import (
     DicomError,
     InvalidDicomError,
@@ -28,6 +29,7 @@ __all__ = [
     "pixel_array",
     "iter_pixels",
     "decode_files",
+    "scan",
     "Dataset",
     "FileDataset",
     "DataElement",

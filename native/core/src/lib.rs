@@ -5,6 +5,7 @@
 //! only when asked. Every length read from a file is treated as hostile: it is checked
 //! against the bytes that exist before anything is sliced or allocated.
 
+pub mod bulk;
 pub mod charset;
 pub mod codec;
 pub mod dictionary;

@@ -15,10 +15,8 @@ pub fn to_py_err(py: Python<'_>, err: &Error, path: Option<&str>) -> PyErr {
         return PyErr::from(io);
     }
     let class_name = match err.kind {
-        ErrorKind::Truncated => "TruncatedDataError",
-        ErrorKind::Unsupported => "UnsupportedError",
-        ErrorKind::Limit => "LimitExceededError",
-        _ => "InvalidDicomError",
+        ErrorKind::Io => "DicomError",
+        kind => dicodec_core::bulk::kind_name(kind),
     };
     let build = || -> PyResult<PyErr> {
         let module = ERRORS_MODULE.get_or_try_init(py, || py.import("dicodec.errors").map(Bound::unbind))?;

@@ -1,6 +1,7 @@
 //! `dicodec._native`: the bindings. They convert types and release the GIL; the logic is in
 //! `dicodec-core`, the friendly objects in the `dicodec` Python package.
 
+mod bulk;
 mod errors;
 mod file;
 mod pixels;
@@ -10,6 +11,8 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = false)]
 mod _native {
     #[pymodule_export]
+    #[pymodule_export]
+    use crate::bulk::scan;
     #[pymodule_export]
     use crate::pixels::{decode_rle_into, FileBatch};
     #[pymodule_export]

@@ -84,7 +84,13 @@ fn inflate(data: &Buffer, meta_end: usize, limit: usize) -> Result<Buffer> {
     flate2::read::DeflateDecoder::new(compressed)
         .take(budget)
         .read_to_end(&mut out)
-        .map_err(|e| Error::invalid(format!("deflated data set does not inflate: {e}"), None, meta_end))?;
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                Error::truncated("deflated data set", None, meta_end, compressed.len() as u64 + 1, compressed.len())
+            } else {
+                Error::invalid(format!("deflated data set does not inflate: {e}"), None, meta_end)
+            }
+        })?;
     if out.len() - meta_end > limit {
         return Err(Error::limit(
             format!("deflated data set inflates to more than {limit} bytes"),

@@ -1,0 +1,393 @@
+//! Bulk header scanning: many files, one row each, typed columns — built on rayon's threads
+//! without any per-value allocation visible to the caller's language.
+//!
+//! Headers are read with `read`, not mapped, so a file truncated by another process while we
+//! read it gives an error row rather than a SIGBUS.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::charset::CharacterSet;
+use crate::dictionary;
+use crate::error::{Error, ErrorKind, Result};
+use crate::parse::{Buffer, DicomFile, Element, ParseOptions};
+use crate::tag::Tag;
+use crate::value;
+use crate::vr::Vr;
+
+/// How a column's values are typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text (multiple values joined with a backslash).
+    Text,
+    /// A 64-bit integer (the first value).
+    Int,
+    /// A 64-bit float (the first value).
+    Float,
+    /// All values as 64-bit floats.
+    FloatList,
+    /// A DA value as days since 1970-01-01, with the raw text beside it.
+    Date,
+}
+
+/// One column of the table: its name, the tag it reads and how it is typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub tag: Tag,
+    pub kind: Kind,
+}
+
+const DEFAULT_COLUMNS: &[(&str, u32, Kind)] = &[
+    ("SOPClassUID", 0x0008_0016, Kind::Text),
+    ("SOPInstanceUID", 0x0008_0018, Kind::Text),
+    ("StudyInstanceUID", 0x0020_000D, Kind::Text),
+    ("SeriesInstanceUID", 0x0020_000E, Kind::Text),
+    ("Modality", 0x0008_0060, Kind::Text),
+    ("PatientName", 0x0010_0010, Kind::Text),
+    ("PhotometricInterpretation", 0x0028_0004, Kind::Text),
+    ("Rows", 0x0028_0010, Kind::Int),
+    ("Columns", 0x0028_0011, Kind::Int),
+    ("NumberOfFrames", 0x0028_0008, Kind::Int),
+    ("SamplesPerPixel", 0x0028_0002, Kind::Int),
+    ("BitsAllocated", 0x0028_0100, Kind::Int),
+    ("BitsStored", 0x0028_0101, Kind::Int),
+    ("PixelRepresentation", 0x0028_0103, Kind::Int),
+    ("InstanceNumber", 0x0020_0013, Kind::Int),
+    ("SliceThickness", 0x0018_0050, Kind::Float),
+    ("RescaleSlope", 0x0028_1053, Kind::Float),
+    ("RescaleIntercept", 0x0028_1052, Kind::Float),
+    ("ImagePositionPatient", 0x0020_0032, Kind::FloatList),
+    ("ImageOrientationPatient", 0x0020_0037, Kind::FloatList),
+    ("PixelSpacing", 0x0028_0030, Kind::FloatList),
+    ("WindowCenter", 0x0028_1050, Kind::FloatList),
+    ("WindowWidth", 0x0028_1051, Kind::FloatList),
+    ("StudyDate", 0x0008_0020, Kind::Date),
+    ("AcquisitionDate", 0x0008_0022, Kind::Date),
+    ("ContentDate", 0x0008_0023, Kind::Date),
+    ("AcquisitionTime", 0x0008_0032, Kind::Text),
+    ("ContentTime", 0x0008_0033, Kind::Text),
+];
+
+/// The columns every scan has (after path, file size, error and transfer syntax).
+#[must_use]
+pub fn default_columns() -> Vec<Column> {
+    DEFAULT_COLUMNS.iter().map(|&(name, tag, kind)| Column { name: name.to_owned(), tag: Tag(tag), kind }).collect()
+}
+
+/// A column for an extra tag, named by its keyword (or `ggggeeee`) and typed by its VR and VM.
+#[must_use]
+pub fn column_for(tag: Tag) -> Column {
+    let name = dictionary::keyword_of(tag.0).map_or_else(|| format!("{:08X}", tag.0), str::to_owned);
+    let entry = dictionary::by_tag(tag.0);
+    let single = entry.is_none_or(|e| e.vm == "1");
+    let kind = match dictionary::vr_of(tag.0).and_then(Vr::from_dictionary) {
+        Some(Vr::DA) => Kind::Date,
+        Some(Vr::IS | Vr::US | Vr::SS | Vr::UL | Vr::SL | Vr::SV | Vr::UV) if single => Kind::Int,
+        Some(Vr::DS | Vr::FL | Vr::FD) if single => Kind::Float,
+        Some(Vr::DS | Vr::FL | Vr::FD) => Kind::FloatList,
+        _ => Kind::Text,
+    };
+    Column { name, tag, kind }
+}
+
+/// One cell of the table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Text(String),
+    Int(i64),
+    Float(f64),
+    FloatList(Vec<f64>),
+    /// Days since the epoch (None when the text is not a valid date) and the raw text.
+    Date(Option<i32>, String),
+}
+
+/// One file's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub path: String,
+    pub file_size: Option<u64>,
+    /// The error class (as the Python layer names it) and message, when the file failed.
+    pub error: Option<(ErrorKind, String)>,
+    pub transfer_syntax: Option<String>,
+    pub cells: Vec<Cell>,
+}
+
+/// Lists the files under `roots` (files are taken as they are; directories walked, recursively
+/// or not), sorted within each directory so the order is stable.
+#[must_use]
+pub fn collect_files(roots: &[PathBuf], recursive: bool) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for root in roots {
+        if root.is_dir() {
+            let walker = walkdir::WalkDir::new(root).sort_by_file_name().max_depth(if recursive { usize::MAX } else { 1 });
+            files.extend(walker.into_iter().filter_map(std::result::Result::ok).filter(|e| e.file_type().is_file()).map(walkdir::DirEntry::into_path));
+        } else {
+            files.push(root.clone());
+        }
+    }
+    files
+}
+
+/// Scan `files` on rayon's threads: one row per file, in order.
+/// With `force`, data sets without preamble and file meta are read too (their encoding guessed).
+#[must_use]
+pub fn scan_files(files: &[PathBuf], columns: &[Column], force: bool) -> Vec<Row> {
+    files.par_iter().map(|path| scan_file(path, columns, force)).collect()
+}
+
+fn scan_file(path: &Path, columns: &[Column], force: bool) -> Row {
+    let mut row = Row { path: path.to_string_lossy().into_owned(), file_size: None, error: None, transfer_syntax: None, cells: vec![Cell::Null; columns.len()] };
+    match read_header(path, force) {
+        Ok((file, size)) => {
+            row.file_size = Some(size);
+            row.transfer_syntax = Some(file.transfer_syntax.clone());
+            let charset = charset_of(&file);
+            for (cell, column) in row.cells.iter_mut().zip(columns) {
+                if let Some(index) = file.index.find(&file.index.root, column.tag) {
+                    *cell = cell_of(&file, &file.index.elements[index as usize], column.kind, &charset);
+                }
+            }
+        }
+        Err((error, size)) => {
+            row.file_size = size;
+            row.error = Some((error.kind, error.to_string()));
+        }
+    }
+    row
+}
+
+/// The first bytes read of a file; doubled until the header is complete.
+const FIRST_READ: usize = 64 * 1024;
+
+/// Read and scan a file's header (everything before the pixel data), reading only as much as
+/// that needs. Returns the scanned header and the file size.
+fn read_header(path: &Path, force: bool) -> Result<(DicomFile, u64), (Error, Option<u64>)> {
+    let open_error = |e: std::io::Error| (Error::io(format!("cannot read {}", path.display()), e), None);
+    let mut file = File::open(path).map_err(open_error)?;
+    let size = file.metadata().map_err(open_error)?.len();
+    let options = ParseOptions { stop_before_pixels: true, force, ..ParseOptions::default() };
+    let mut bytes = Vec::new();
+    let mut want = FIRST_READ;
+    loop {
+        let have = bytes.len();
+        (&mut file).take((want - have) as u64).read_to_end(&mut bytes).map_err(|e| (Error::io(format!("cannot read {}", path.display()), e), Some(size)))?;
+        let at_end = bytes.len() < want;
+        let buffer = Buffer::Owned(if at_end { std::mem::take(&mut bytes) } else { bytes.clone() });
+        match DicomFile::parse(buffer, &options) {
+            Ok(scanned) if at_end || scanned.stopped_early => return Ok((scanned, size)),
+            Err(error) if at_end || error.kind != ErrorKind::Truncated => return Err((error, Some(size))),
+            // A header cut by our own read, not by the file: read more.
+            _ => want = want.saturating_mul(4),
+        }
+    }
+}
+
+fn charset_of(file: &DicomFile) -> CharacterSet {
+    let value = file.index.find(&file.index.root, Tag::SPECIFIC_CHARACTER_SET).map(|i| file.value_bytes(&file.index.elements[i as usize]));
+    CharacterSet::from_value(value.unwrap_or_default())
+}
+
+fn cell_of(file: &DicomFile, element: &Element, kind: Kind, charset: &CharacterSet) -> Cell {
+    let bytes = file.value_bytes(element);
+    let big_endian = element.encoding.big_endian;
+    let numbers = || -> Vec<f64> {
+        match element.vr {
+            Vr::FL => value::binary_values::<f32>(bytes, big_endian).into_iter().map(f64::from).collect(),
+            Vr::FD => value::binary_values::<f64>(bytes, big_endian),
+            Vr::US => value::binary_values::<u16>(bytes, big_endian).into_iter().map(f64::from).collect(),
+            Vr::SS => value::binary_values::<i16>(bytes, big_endian).into_iter().map(f64::from).collect(),
+            Vr::UL => value::binary_values::<u32>(bytes, big_endian).into_iter().map(f64::from).collect(),
+            Vr::SL => value::binary_values::<i32>(bytes, big_endian).into_iter().map(f64::from).collect(),
+            _ => value::strings(bytes, element.vr, charset).iter().filter_map(|s| value::parse_ds(s)).collect(),
+        }
+    };
+    match kind {
+        Kind::Text => match element.vr {
+            Vr::SQ => Cell::Null,
+            vr if vr.is_bulk() || vr.binary_width().is_some() => Cell::Null,
+            _ => {
+                let values = value::strings(bytes, element.vr, charset);
+                if values.is_empty() { Cell::Null } else { Cell::Text(values.join("\\")) }
+            }
+        },
+        Kind::Int => {
+            let first = match element.vr {
+                Vr::IS => value::strings(bytes, element.vr, charset).first().and_then(|s| value::parse_is(s)),
+                Vr::US => value::binary_values::<u16>(bytes, big_endian).first().map(|&v| i64::from(v)),
+                Vr::SS => value::binary_values::<i16>(bytes, big_endian).first().map(|&v| i64::from(v)),
+                Vr::UL => value::binary_values::<u32>(bytes, big_endian).first().map(|&v| i64::from(v)),
+                Vr::SL => value::binary_values::<i32>(bytes, big_endian).first().map(|&v| i64::from(v)),
+                Vr::SV => value::binary_values::<i64>(bytes, big_endian).first().copied(),
+                Vr::UV => value::binary_values::<u64>(bytes, big_endian).first().and_then(|&v| i64::try_from(v).ok()),
+                _ => None,
+            };
+            first.map_or(Cell::Null, Cell::Int)
+        }
+        Kind::Float => numbers().first().map_or(Cell::Null, |&v| Cell::Float(v)),
+        Kind::FloatList => {
+            let values = numbers();
+            if values.is_empty() { Cell::Null } else { Cell::FloatList(values) }
+        }
+        Kind::Date => {
+            let raw = value::strings(bytes, element.vr, charset).into_iter().next().unwrap_or_default();
+            if raw.is_empty() { Cell::Null } else { Cell::Date(days_since_epoch(&raw), raw) }
+        }
+    }
+}
+
+/// A column as Arrow-layout buffers: values, validity, and offsets for variable-length data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Buffers {
+    Text { offsets: Vec<i64>, data: Vec<u8>, valid: Vec<bool> },
+    Int { values: Vec<i64>, valid: Vec<bool> },
+    Float { values: Vec<f64>, valid: Vec<bool> },
+    FloatList { offsets: Vec<i32>, values: Vec<f64>, valid: Vec<bool> },
+    Date { days: Vec<i32>, valid: Vec<bool> },
+}
+
+fn text_buffers<'a>(texts: impl Iterator<Item = Option<&'a str>>) -> Buffers {
+    let (mut offsets, mut data, mut valid) = (vec![0i64], Vec::new(), Vec::new());
+    for text in texts {
+        data.extend_from_slice(text.unwrap_or_default().as_bytes());
+        offsets.push(data.len() as i64);
+        valid.push(text.is_some());
+    }
+    Buffers::Text { offsets, data, valid }
+}
+
+/// The rows as columns: `path`, `file_size`, `error`, `transfer_syntax`, then one per column
+/// (a date column is followed by `<name>_raw` with its text).
+#[must_use]
+pub fn to_columns(rows: &[Row], columns: &[Column]) -> Vec<(String, Buffers)> {
+    let mut out = vec![
+        ("path".to_owned(), text_buffers(rows.iter().map(|r| Some(r.path.as_str())))),
+        (
+            "file_size".to_owned(),
+            Buffers::Int {
+                values: rows.iter().map(|r| r.file_size.map_or(0, |s| i64::try_from(s).unwrap_or(i64::MAX))).collect(),
+                valid: rows.iter().map(|r| r.file_size.is_some()).collect(),
+            },
+        ),
+        ("error".to_owned(), text_buffers(rows.iter().map(|r| r.error.as_ref().map(|(_, m)| m.as_str())))),
+        ("error_kind".to_owned(), text_buffers(rows.iter().map(|r| r.error.as_ref().map(|(k, _)| kind_name(*k))))),
+        ("transfer_syntax".to_owned(), text_buffers(rows.iter().map(|r| r.transfer_syntax.as_deref()))),
+    ];
+    for (i, column) in columns.iter().enumerate() {
+        let cells = rows.iter().map(|r| &r.cells[i]);
+        let buffers = match column.kind {
+            Kind::Text => text_buffers(cells.map(|c| if let Cell::Text(t) = c { Some(t.as_str()) } else { None })),
+            Kind::Int => Buffers::Int {
+                values: cells.clone().map(|c| if let Cell::Int(v) = c { *v } else { 0 }).collect(),
+                valid: cells.map(|c| matches!(c, Cell::Int(_))).collect(),
+            },
+            Kind::Float => Buffers::Float {
+                values: cells.clone().map(|c| if let Cell::Float(v) = c { *v } else { 0.0 }).collect(),
+                valid: cells.map(|c| matches!(c, Cell::Float(_))).collect(),
+            },
+            Kind::FloatList => {
+                let (mut offsets, mut values, mut valid) = (vec![0i32], Vec::new(), Vec::new());
+                for cell in cells {
+                    if let Cell::FloatList(list) = cell {
+                        values.extend_from_slice(list);
+                    }
+                    offsets.push(i32::try_from(values.len()).unwrap_or(i32::MAX));
+                    valid.push(matches!(cell, Cell::FloatList(_)));
+                }
+                Buffers::FloatList { offsets, values, valid }
+            }
+            Kind::Date => {
+                out.push((
+                    column.name.clone(),
+                    Buffers::Date {
+                        days: cells.clone().map(|c| if let Cell::Date(Some(d), _) = c { *d } else { 0 }).collect(),
+                        valid: cells.clone().map(|c| matches!(c, Cell::Date(Some(_), _))).collect(),
+                    },
+                ));
+                let raw = text_buffers(cells.map(|c| if let Cell::Date(_, raw) = c { Some(raw.as_str()) } else { None }));
+                out.push((format!("{}_raw", column.name), raw));
+                continue;
+            }
+        };
+        out.push((column.name.clone(), buffers));
+    }
+    out
+}
+
+/// The Python exception class name for an error kind (the error column's prefix).
+#[must_use]
+pub fn kind_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Truncated => "TruncatedDataError",
+        ErrorKind::Unsupported => "UnsupportedError",
+        ErrorKind::Limit => "LimitExceededError",
+        ErrorKind::Io => "OSError",
+        _ => "InvalidDicomError",
+    }
+}
+
+/// A DA value (`YYYYMMDD`, or the old `YYYY.MM.DD`) as days since 1970-01-01.
+#[must_use]
+pub fn days_since_epoch(text: &str) -> Option<i32> {
+    let digits: String = text.trim().chars().filter(|&c| c != '.').collect();
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year: i64 = digits[..4].parse().ok()?;
+    let month: i64 = digits[4..6].parse().ok()?;
+    let day: i64 = digits[6..].parse().ok()?;
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&month) || day < 1 || day > month_days[(month - 1) as usize] {
+        return None;
+    }
+    // Days from civil date (proleptic Gregorian), shifted so that March is the first month.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    i32::try_from(era * 146_097 + day_of_era - 719_468).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(days_since_epoch("19700101"), Some(0));
+        assert_eq!(days_since_epoch("20000301"), Some(11_017));
+        assert_eq!(days_since_epoch("1969.12.31"), Some(-1));
+        assert_eq!(days_since_epoch("20230229"), None);
+        assert_eq!(days_since_epoch("20240229"), Some(19_782));
+        assert_eq!(days_since_epoch("2024"), None);
+    }
+
+    #[test]
+    fn extra_columns_are_typed_from_the_dictionary() {
+        assert_eq!(column_for(Tag(0x0018_0088)).kind, Kind::Float);
+        assert_eq!(column_for(Tag(0x0028_0030)).kind, Kind::FloatList);
+        assert_eq!(column_for(Tag(0x0020_0013)).kind, Kind::Int);
+        assert_eq!(column_for(Tag(0x0008_0021)).kind, Kind::Date);
+        let private = column_for(Tag(0x0009_1001));
+        assert_eq!((private.name.as_str(), private.kind), ("00091001", Kind::Text));
+    }
+
+    #[test]
+    fn not_dicom_is_an_error_row() {
+        let dir = std::env::temp_dir().join(format!("dicodec-bulk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("notes.txt");
+        std::fs::write(&path, b"hello").unwrap();
+        let rows = scan_files(&collect_files(&[dir.clone()], true), &default_columns(), false);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].error.as_ref().unwrap().0, ErrorKind::Invalid);
+        assert_eq!(rows[0].file_size, Some(5));
+    }
+}
