@@ -93,7 +93,7 @@ def test_odd_length_and_trailing_bytes_are_warnings():
     assert ds.PatientID == "ABC"
     messages = [w.message for w in ds.warnings]
     assert any("odd value length" in m for m in messages)
-    assert any("trailing bytes" in m for m in messages)
+    assert any("trailing zero bytes" in m for m in messages)
     assert all(isinstance(w.offset, int) for w in ds.warnings)
 
 

@@ -311,8 +311,9 @@ impl<'a> Scanner<'a> {
         let mut delimited = false;
         while pos < end {
             let remaining = end - pos;
-            if remaining < 8 && level == Level::Top {
-                self.warn(format!("{remaining} trailing bytes after the last element ignored"), None, pos);
+            // A few zero bytes at the end are padding; anything else is a header cut short.
+            if remaining < 8 && level == Level::Top && self.data[pos..end].iter().all(|&b| b == 0) {
+                self.warn(format!("{remaining} trailing zero bytes after the last element ignored"), None, pos);
                 pos = end;
                 break;
             }

@@ -256,7 +256,12 @@ fn odd_lengths_trailing_bytes_and_missing_delimiters_are_warnings() {
     let file = parse(part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &data)).unwrap();
     let messages: Vec<&str> = file.warnings.iter().map(|w| w.message.as_str()).collect();
     assert!(messages[0].contains("odd value length 3"), "{messages:?}");
-    assert!(messages[1].contains("3 trailing bytes"), "{messages:?}");
+    assert!(messages[1].contains("3 trailing zero bytes"), "{messages:?}");
+
+    // A header cut short is not padding.
+    let mut cut = part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &explicit(0x0010_0020, b"LO", b"AB"));
+    cut.extend_from_slice(&[0x10, 0x00, 0x30]);
+    assert_eq!(parse(cut).unwrap_err().kind, ErrorKind::Truncated);
 
     // An undefined-length item closed by the sequence delimiter alone.
     let mut seq = Vec::new();
