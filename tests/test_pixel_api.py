@@ -181,3 +181,61 @@ def test_pydicom_plugin_gives_identical_arrays(row):
     theirs = pixel_array(DATA / row["path"], decoding_plugin="pydicom")
     np.testing.assert_array_equal(ours, theirs)
     assert ours.dtype == theirs.dtype
+
+
+JPEG_ROWS = [
+    r
+    for r in manifest_rows()
+    if r["transfer_syntax_uid"] in ("1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70") and r["pixel_sha256"]
+]
+
+
+@pytest.mark.parametrize("row", param_rows(JPEG_ROWS))
+def test_pydicom_plugin_decodes_jpeg_lossless_to_the_reference(row):
+    import hashlib
+
+    import dicodec.pydicom_plugin  # noqa: F401  (registers the plugin)
+    from pydicom.pixels import pixel_array
+
+    array = np.ascontiguousarray(pixel_array(DATA / row["path"], decoding_plugin="dicodec"))
+    assert hashlib.sha256(array.astype(array.dtype.newbyteorder("<")).tobytes()).hexdigest() == row["pixel_sha256"]
+
+
+@pytest.mark.parametrize("row", param_rows([r for r in JPEG_ROWS if r["pixel_representation"] == "0"]))
+def test_codec_level_jpeg_lossless_equals_the_pipeline(row):
+    from pydicom.encaps import generate_frames
+
+    ds = pydicom.dcmread(DATA / row["path"])
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    whole = dicodec.pixel_array(DATA / row["path"]).reshape(frames, ds.Rows, ds.Columns, -1)
+    for index, frame in enumerate(generate_frames(ds.PixelData, number_of_frames=frames)):
+        header = dicodec.codecs.jpeg_parameters(frame)
+        assert (header["rows"], header["columns"], header["components"]) == (ds.Rows, ds.Columns, ds.SamplesPerPixel)
+        decoded = dicodec.codecs.decode_jpeg_lossless(frame)
+        assert decoded.dtype == (np.uint8 if header["precision"] <= 8 else np.uint16)
+        expected = whole[index].reshape(decoded.shape)
+        mask = (1 << ds.BitsStored) - 1
+        np.testing.assert_array_equal(decoded.astype(np.uint32) & mask, expected.astype(np.uint32))
+
+
+def test_codec_level_jpeg_lossless_rejects_garbage():
+    with pytest.raises(dicodec.DicomError):
+        dicodec.codecs.decode_jpeg_lossless(b"\xff\xd8\xff\xd9")
+    with pytest.raises(dicodec.DicomError):
+        dicodec.codecs.jpeg_parameters(b"not a jpeg")
+
+
+def _decode_in_child(path):
+    return int(dicodec.decode_files([path]).sum())
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="fork is POSIX only")
+def test_decoding_works_in_forked_children_after_the_parent_decoded():
+    """PyTorch's DataLoader forks workers after the parent has decoded: the child must not wait
+    on the parent's thread pool, which has no threads in the child."""
+    import multiprocessing
+
+    expected = int(dicodec.decode_files([RLE_MULTIFRAME]).sum())
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        result = pool.map_async(_decode_in_child, [str(RLE_MULTIFRAME)] * 4)
+        assert result.get(timeout=60) == [expected] * 4

@@ -1,6 +1,7 @@
 //! Many files at once: open, describe and decode them on rayon's threads into one buffer.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 
@@ -8,17 +9,42 @@ use super::{decode_frames, DecodeOptions, PixelInfo};
 use crate::error::{Error, Result};
 use crate::parse::{DicomFile, ParseOptions};
 
-/// Run `work` on a pool of `threads` threads, or on rayon's global pool when `None`.
+/// The pool for calls that name no thread count: rayon's global pool in the process that
+/// started it; in a forked child, whose copy of that pool has no threads (anything sent to it
+/// would wait forever), a pool of the child's own, made once.
+fn default_pool() -> Result<Option<Arc<rayon::ThreadPool>>> {
+    static STARTED_IN: OnceLock<u32> = OnceLock::new();
+    static CHILD_POOL: Mutex<Option<(u32, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+    let pid = std::process::id();
+    if *STARTED_IN.get_or_init(|| pid) == pid {
+        return Ok(None);
+    }
+    let mut child = CHILD_POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, pool)) = child.as_ref().filter(|(owner, _)| *owner == pid) {
+        return Ok(Some(Arc::clone(pool)));
+    }
+    let pool = Arc::new(build_pool(None)?);
+    *child = Some((pid, Arc::clone(&pool)));
+    Ok(Some(pool))
+}
+
+fn build_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        builder = builder.num_threads(n.max(1));
+    }
+    builder.build().map_err(|e| Error::limit(format!("cannot start a thread pool: {e}"), None, 0))
+}
+
+/// Run `work` on a pool of `threads` threads, or on the default pool when `None`
+/// (safe in processes forked after the default pool started).
 pub fn with_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + Send) -> Result<R> {
     match threads {
-        None => Ok(work()),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
-                .build()
-                .map_err(|e| Error::limit(format!("cannot start {n} threads: {e}"), None, 0))?;
-            Ok(pool.install(work))
-        }
+        None => match default_pool()? {
+            None => Ok(work()),
+            Some(pool) => Ok(pool.install(work)),
+        },
+        Some(n) => Ok(build_pool(Some(n))?.install(work)),
     }
 }
 
