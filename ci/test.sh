@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 
 python -m pip install --quiet --disable-pip-version-check ".[test]"
 cargo test --manifest-path native/Cargo.toml --release
+python -m mypy.stubtest dicodec._native
 python -m pytest

@@ -12,7 +12,9 @@ from ._native import __version__
 from .dataset import DataElement, Dataset, FileDataset, dcmread
 from . import codecs
 from .pixels import decode_files, iter_pixels, pixel_array
-from .scan import scan
+from .scan import list_files, scan
+from .series import SeriesError, SeriesWarning, Volume, read_series
+from .ml import FrameDataset
 from .errors import (
     DicomError,
     InvalidDicomError,
@@ -30,6 +32,12 @@ __all__ = [
     "iter_pixels",
     "decode_files",
     "scan",
+    "list_files",
+    "read_series",
+    "Volume",
+    "SeriesError",
+    "SeriesWarning",
+    "FrameDataset",
     "Dataset",
     "FileDataset",
     "DataElement",

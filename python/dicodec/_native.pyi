@@ -1,13 +1,15 @@
 """Type stubs of the native module (the Rust bindings). Use the `dicodec` API instead."""
 
 from os import PathLike
-from typing import List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
 
 __version__: str
+__all__ = ["FileBatch", "NativeFile", "__version__", "decode_jpeg_lossless_into", "decode_rle_into", "jpeg_parameters", "keyword_for_tag", "list_files", "name_for_tag", "open", "parse_bytes", "scan", "tag_for_keyword", "transfer_syntax_name", "vr_for_tag"]
 
+@final
 class NativeFile:
     @property
     def path(self) -> Optional[str]: ...
@@ -39,6 +41,39 @@ class NativeFile:
     def value_array(self, index: int) -> npt.NDArray[np.uint8]: ...
     def fragment_array(self, offset: int, length: int) -> npt.NDArray[np.uint8]: ...
     def value_bytes(self, index: int) -> bytes: ...
+    def pixel_info(self, start: int, end: int, max_bytes: Optional[int] = None) -> Dict[str, Any]: ...
+    def decode_into(
+        self,
+        start: int,
+        end: int,
+        frames: Sequence[int],
+        out: np.ndarray,
+        *,
+        as_rgb: bool = True,
+        threads: Optional[int] = None,
+        max_bytes: Optional[int] = None,
+    ) -> List[str]: ...
+
+@final
+class FileBatch:
+    def __new__(
+        cls,
+        paths: Sequence[Union[str, PathLike[str]]],
+        *,
+        mmap: bool = True,
+        threads: Optional[int] = None,
+        max_bytes: Optional[int] = None,
+    ) -> "FileBatch": ...
+    def info(self) -> Optional[Dict[str, Any]]: ...
+    def frame_count(self, frames: Optional[Sequence[int]] = None) -> int: ...
+    def decode_into(
+        self,
+        out: np.ndarray,
+        frames: Optional[Sequence[int]] = None,
+        *,
+        as_rgb: bool = True,
+        threads: Optional[int] = None,
+    ) -> List[Tuple[int, str]]: ...
 
 def open(
     path: Union[str, PathLike[str]],
@@ -61,3 +96,17 @@ def keyword_for_tag(tag: int) -> Optional[str]: ...
 def vr_for_tag(tag: int) -> Optional[str]: ...
 def name_for_tag(tag: int) -> Optional[str]: ...
 def transfer_syntax_name(uid: str) -> Optional[str]: ...
+def scan(
+    roots: Sequence[Union[str, PathLike[str]]],
+    tags: Sequence[int],
+    *,
+    recursive: bool = True,
+    force: bool = False,
+    threads: Optional[int] = None,
+) -> List[Tuple[Any, ...]]: ...
+def list_files(roots: Sequence[Union[str, PathLike[str]]], *, recursive: bool = True) -> List[str]: ...
+def decode_rle_into(
+    data: bytes, rows: int, columns: int, samples_per_pixel: int, bits_allocated: int, out: np.ndarray
+) -> List[str]: ...
+def jpeg_parameters(data: bytes) -> Dict[str, Any]: ...
+def decode_jpeg_lossless_into(data: bytes, out: np.ndarray) -> None: ...

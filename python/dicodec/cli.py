@@ -1,6 +1,8 @@
-"""The ``dicodec`` command: ``info`` and ``dump`` for DICOM files.
+"""The ``dicodec`` command: ``info``, ``dump``, ``scan`` and ``ingest``.
 
-With no FILE, the commands run over the sample files bundled in the package.
+``info`` and ``dump`` describe files; ``scan`` writes the header table of a tree of files to
+Parquet; ``ingest`` writes that table and one volume per series. With no FILE or SRC, the
+commands run over the sample files bundled in the package.
 """
 
 from __future__ import annotations
@@ -136,10 +138,52 @@ def _run(command: str, paths: List[str], as_json: bool, force: bool) -> int:
     return 1 if failures else 0
 
 
+def _add_bulk_options(sub: argparse.ArgumentParser, out: str) -> None:
+    sub.add_argument("sources", nargs="*", metavar="SRC", help="files and folders, walked recursively (default: the bundled samples)")
+    sub.add_argument("-o", "--out", default=out, help=f"where to write (default: {out})")
+    sub.add_argument("--tag", action="append", dest="tags", metavar="TAG", help="an extra column: keyword or ggggeeee (repeatable)")
+    sub.add_argument("--threads", type=int, help="reading threads (default: all cores)")
+    sub.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar on stderr (default: when it is a terminal)"
+    )
+
+
+def _bulk(args: argparse.Namespace) -> int:
+    from . import ingest
+
+    try:
+        if args.command == "scan":
+            summary = ingest.scan_to_parquet(args.sources, args.out, tags=args.tags, threads=args.threads, progress=args.progress)
+        else:
+            summary = ingest.ingest(
+                args.sources,
+                args.out,
+                tags=args.tags,
+                rescale=args.rescale,
+                allow_uneven=args.allow_uneven,
+                threads=args.threads,
+                progress=args.progress,
+            )
+    except KeyboardInterrupt:
+        print(f"\ndicodec {args.command}: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    except (DicomError, OSError) as exc:
+        print(f"dicodec {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    print(summary.text())
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``dicodec`` command."""
     parser = argparse.ArgumentParser(prog="dicodec", description="Fast DICOM reading from the command line.")
     commands = parser.add_subparsers(dest="command", required=True)
+    scan = commands.add_parser("scan", help="write the header table of many files (one row per file) to Parquet")
+    _add_bulk_options(scan, "index.parquet")
+    ingest = commands.add_parser("ingest", help="write OUT/index.parquet and one volume per series to OUT/series/")
+    _add_bulk_options(ingest, "dicodec-out")
+    ingest.add_argument("--rescale", action="store_true", help="apply Rescale Slope/Intercept (float volumes)")
+    ingest.add_argument("--allow-uneven", action="store_true", help="stack series with uneven slice spacing, with a warning")
     for name, help_text in (
         ("info", "summarise files: transfer syntax, modality, dimensions, frames, sizes"),
         ("dump", "print every element as an indented tree (tag, VR, length, keyword, value)"),
@@ -149,6 +193,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sub.add_argument("--json", action="store_true", help="print JSON instead of text")
         sub.add_argument("--force", action="store_true", help="read data sets without preamble or file meta")
     args = parser.parse_args(argv)
+    if args.command in ("scan", "ingest"):
+        return _bulk(args)
     paths = args.files or [str(p) for p in sample_files()]
     try:
         return _run(args.command, paths, args.json, args.force)

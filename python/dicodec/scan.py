@@ -18,7 +18,7 @@ from .tag import TagLike, as_tag
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["scan"]
+__all__ = ["scan", "list_files"]
 
 PathsOrDirs = Union[str, "os.PathLike[str]", Iterable[Union[str, "os.PathLike[str]"]]]
 
@@ -57,6 +57,12 @@ def _roots(paths_or_dirs: PathsOrDirs) -> List[str]:
     return [os.fspath(p) for p in paths_or_dirs]
 
 
+def list_files(paths_or_dirs: PathsOrDirs, *, recursive: bool = True) -> List[str]:
+    """The files :func:`scan` reads for ``paths_or_dirs``, in its order: files as given,
+    directories walked depth first with entries sorted by name."""
+    return _native.list_files(_roots(paths_or_dirs), recursive=recursive)
+
+
 def scan(
     paths_or_dirs: PathsOrDirs,
     tags: Optional[Iterable[TagLike]] = None,
@@ -85,7 +91,7 @@ def scan(
     columns = _native.scan(_roots(paths_or_dirs), extra, recursive=recursive, force=force, threads=threads)
     names = [name for name, *_ in columns]
     arrays = [_column(pa, kind, buffers) for _name, kind, *buffers in columns]
-    table = pa.table(dict(zip(names, arrays)))
+    table = pa.Table.from_arrays(arrays, names=names)
     kinds = table["error_kind"]
     table = table.set_column(
         names.index("error"), "error", pc.binary_join_element_wise(kinds, table["error"], ": ")

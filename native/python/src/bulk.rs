@@ -56,3 +56,10 @@ pub fn scan(py: Python<'_>, roots: Vec<PathBuf>, tags: Vec<u32>, recursive: bool
         })
         .collect()
 }
+
+/// The files `scan` reads for `roots`, in its order (GIL released while walking).
+#[pyfunction]
+#[pyo3(signature = (roots, *, recursive = true))]
+pub fn list_files(py: Python<'_>, roots: Vec<PathBuf>, recursive: bool) -> Vec<String> {
+    py.detach(|| bulk::collect_files(&roots, recursive).into_iter().map(|p| p.to_string_lossy().into_owned()).collect())
+}
