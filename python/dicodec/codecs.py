@@ -7,13 +7,13 @@ interleaved; reinterpret with ``.view()`` for signed data.
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
 from . import _native
 
-__all__ = ["decode_rle"]
+__all__ = ["decode_rle", "decode_jpeg_lossless", "jpeg_parameters"]
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
@@ -49,4 +49,25 @@ def decode_rle(
     shape = (rows, columns) if samples_per_pixel == 1 else (rows, columns, samples_per_pixel)
     array = _output(out, shape, np.dtype(f"<u{bits_allocated // 8}"))
     _native.decode_rle_into(bytes(data), rows, columns, samples_per_pixel, bits_allocated, array)
+    return array
+
+
+def jpeg_parameters(data: BytesLike) -> Dict[str, Any]:
+    """What a JPEG Lossless codestream's headers say, without decoding: ``rows``, ``columns``,
+    ``components``, ``precision``, ``predictor``, ``point_transform``, ``restart_interval``."""
+    return _native.jpeg_parameters(bytes(data))
+
+
+def decode_jpeg_lossless(data: BytesLike, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Decode a JPEG Lossless codestream (ITU-T T.81 process 14, predictors 1-7, precision 2-16).
+
+    Returns ``(rows, columns)`` or ``(rows, columns, components)``: ``uint8`` for precision up to
+    8, else ``uint16``.
+    """
+    data = bytes(data)
+    header = _native.jpeg_parameters(data)
+    components = header["components"]
+    shape = (header["rows"], header["columns"]) + ((components,) if components > 1 else ())
+    array = _output(out, shape, np.dtype("u1" if header["precision"] <= 8 else "<u2"))
+    _native.decode_jpeg_lossless_into(data, array)
     return array

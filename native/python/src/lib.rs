@@ -12,9 +12,9 @@ use pyo3::prelude::*;
 mod _native {
     #[pymodule_export]
     #[pymodule_export]
-    use crate::bulk::scan;
+    use crate::bulk::{list_files, scan};
     #[pymodule_export]
-    use crate::pixels::{decode_rle_into, FileBatch};
+    use crate::pixels::{decode_jpeg_lossless_into, decode_rle_into, jpeg_parameters, FileBatch};
     #[pymodule_export]
     use crate::file::{keyword_for_tag, name_for_tag, open, parse_bytes, tag_for_keyword, transfer_syntax_name, vr_for_tag, NativeFile};
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use dicodec_core::codec::rle;
+use dicodec_core::codec::{jpeg_lossless, rle};
 use dicodec_core::pixel::{self, DecodeOptions, Encoding, PixelInfo, DEFAULT_MAX_PIXEL_BYTES};
 use dicodec_core::Error;
 use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
@@ -176,5 +176,30 @@ pub fn decode_rle_into(py: Python<'_>, data: &[u8], rows: usize, columns: usize,
         // SAFETY: `out` outlives this call and is written only here.
         rle::decode_frame(data, &info, unsafe { buffer.bytes() }, &mut warnings).map(|()| warnings)
     });
+    result.map_err(|e| to_py_err(py, &e, None))
+}
+
+/// What a JPEG Lossless codestream's headers say, without decoding it.
+#[pyfunction]
+pub fn jpeg_parameters<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    let parameters = jpeg_lossless::parameters(data).map_err(|e| to_py_err(py, &e, None))?;
+    let dict = PyDict::new(py);
+    dict.set_item("rows", parameters.height)?;
+    dict.set_item("columns", parameters.width)?;
+    dict.set_item("components", parameters.components)?;
+    dict.set_item("precision", parameters.precision)?;
+    dict.set_item("predictor", parameters.predictor)?;
+    dict.set_item("point_transform", parameters.point_transform)?;
+    dict.set_item("restart_interval", parameters.restart_interval)?;
+    dict.set_item("interleaved", parameters.interleaved)?;
+    Ok(dict)
+}
+
+/// Decode a JPEG Lossless (process 14) codestream into `out` with the GIL released.
+#[pyfunction]
+pub fn decode_jpeg_lossless_into(py: Python<'_>, data: &[u8], out: &Bound<'_, PyUntypedArray>) -> PyResult<()> {
+    let mut buffer = OutBuffer::new(out)?;
+    // SAFETY: `out` outlives this call and is written only here.
+    let result = py.detach(move || jpeg_lossless::decode(data, unsafe { buffer.bytes() }).map(|_| ()));
     result.map_err(|e| to_py_err(py, &e, None))
 }

@@ -2,6 +2,7 @@
 //! Offset Table, the Basic Offset Table, or — when both are absent — the fragments themselves.
 
 use super::{Encoding, PixelInfo};
+use crate::codec::jpeg_lossless;
 use crate::error::{Error, Result};
 use crate::parse::{Children, DicomFile, Element, Fragment};
 use crate::tag::Tag;
@@ -117,7 +118,43 @@ fn extended_offsets(file: &DicomFile, pixel: &Element) -> Result<Option<Vec<u64>
     Ok(Some(offsets))
 }
 
-/// Decode a JPEG Lossless frame (wired up once the codec module lands).
-pub(super) fn decode_jpeg_lossless(_data: &[u8], _info: &PixelInfo, _out: &mut [u8], _warnings: &mut Vec<String>) -> Result<()> {
-    Err(Error::unsupported("JPEG Lossless decoding is not built yet", Some(Tag::PIXEL_DATA), 0))
+/// Decode a JPEG Lossless frame into the output container of `info`, widening 8-bit samples
+/// into 16-bit containers where Bits Allocated asks for them.
+pub(super) fn decode_jpeg_lossless(data: &[u8], info: &PixelInfo, out: &mut [u8], warnings: &mut Vec<String>) -> Result<()> {
+    let parameters = jpeg_lossless::parameters(data)?;
+    let (width, height, components) = (parameters.width, parameters.height, usize::from(parameters.components));
+    if (width, height, components) != (info.columns, info.rows, info.samples_per_pixel) {
+        return Err(Error::invalid(
+            format!(
+                "the JPEG frame is {width} x {height} x {components} but the data set says {} x {} x {}",
+                info.columns, info.rows, info.samples_per_pixel
+            ),
+            Some(Tag::PIXEL_DATA),
+            0,
+        ));
+    }
+    let precision = usize::from(parameters.precision);
+    if precision != info.bits_stored {
+        warnings.push(format!("JPEG sample precision {precision} differs from Bits Stored {}", info.bits_stored));
+    }
+    let codec_bytes = parameters.bytes_per_sample();
+    let container = info.bytes_per_sample();
+    if codec_bytes == container {
+        jpeg_lossless::decode(data, out)?;
+        return Ok(());
+    }
+    if codec_bytes > container {
+        return Err(Error::invalid(
+            format!("JPEG sample precision {precision} does not fit Bits Allocated {}", info.bits_allocated),
+            Some(Tag::PIXEL_DATA),
+            0,
+        ));
+    }
+    let mut narrow = vec![0u8; out.len() / container * codec_bytes];
+    jpeg_lossless::decode(data, &mut narrow)?;
+    for (slot, sample) in out.chunks_exact_mut(container).zip(narrow.chunks_exact(codec_bytes)) {
+        slot.fill(0);
+        slot[..codec_bytes].copy_from_slice(sample);
+    }
+    Ok(())
 }
