@@ -262,7 +262,7 @@ class Dataset:
             return _collapse(values, "")
         if vr == "PN":
             names = [PersonName(n) for n in native.strings(index, self._character_set())]
-            return _collapse(names, "")
+            return _collapse(names, PersonName(""))
         if vr in _NUMERIC_STRING_VRS:
             # As pydicom: None for a zero-length value, "" for one that is only padding.
             present = native.element_info(index)[5]

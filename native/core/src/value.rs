@@ -97,6 +97,25 @@ pub fn parse_is(text: &str) -> Option<i64> {
     fits.then_some(float as i64)
 }
 
+/// A number read from a DS or IS value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+/// The number in a DS or IS value, as pydicom reads it: DS as a float; IS as an integer, or
+/// as the float it spells when it is not one ("1.5", invalid for IS but seen in files).
+#[must_use]
+pub fn parse_numeric_string(text: &str, vr: Vr) -> Option<Number> {
+    if vr == Vr::IS {
+        if let Some(value) = parse_is(text) {
+            return Some(Number::Int(value));
+        }
+    }
+    parse_ds(text).map(Number::Float)
+}
+
 /// Fixed-width binary numbers, read in either byte order. Any trailing partial value is ignored.
 pub trait Binary: Sized + Copy {
     /// Width in bytes.
@@ -172,6 +191,10 @@ mod tests {
         assert_eq!(parse_is("12.0"), Some(12));
         assert_eq!(parse_is("1A"), None);
         assert_eq!(parse_is("1.5"), None);
+        assert_eq!(parse_numeric_string("1.5", Vr::IS), Some(Number::Float(1.5)));
+        assert_eq!(parse_numeric_string("12", Vr::IS), Some(Number::Int(12)));
+        assert_eq!(parse_numeric_string("12", Vr::DS), Some(Number::Float(12.0)));
+        assert_eq!(parse_numeric_string("1A", Vr::IS), None);
     }
 
     #[test]

@@ -203,13 +203,9 @@ impl NativeFile {
         let texts = value::strings(self.file.value_bytes(e), e.vr, &CharacterSet::from_value(b""));
         let list = PyList::empty(py);
         for text in texts {
-            let parsed = if e.vr == Vr::IS {
-                value::parse_is(&text).map(|v| v.into_pyobject(py).map(Bound::into_any))
-            } else {
-                value::parse_ds(&text).map(|v| v.into_pyobject(py).map(Bound::into_any))
-            };
-            match parsed {
-                Some(number) => list.append(number?)?,
+            match value::parse_numeric_string(&text, e.vr) {
+                Some(value::Number::Int(number)) => list.append(number)?,
+                Some(value::Number::Float(number)) => list.append(number)?,
                 None => list.append(text)?,
             }
         }

@@ -80,6 +80,9 @@ pub struct Element {
     /// delimiter; less than the length when the stream was truncated (pixel data only).
     pub value_len: usize,
     pub children: Children,
+    /// The VR came from a "US or SS" dictionary entry (implicit VR, or UN): it is settled by the
+    /// Pixel Representation of the nearest data set, this one or an ancestor, that has one.
+    pub us_or_ss: bool,
 }
 
 impl Element {

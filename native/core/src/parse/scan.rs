@@ -61,6 +61,8 @@ pub(super) fn scan(data: Buffer, options: &ParseOptions) -> Result<DicomFile> {
     let Scanner { mut index, warnings, stopped_early, .. } = scanner;
     index.meta = meta_range;
     index.root = root.range;
+    let root_range = index.root.clone();
+    settle_us_or_ss(&mut index, &data, root_range, 0);
 
     Ok(DicomFile {
         data,
@@ -72,6 +74,29 @@ pub(super) fn scan(data: Buffer, options: &ParseOptions) -> Result<DicomFile> {
         stopped_early,
         warnings,
     })
+}
+
+/// Give "US or SS" elements their VR from the Pixel Representation of the nearest data set
+/// that has one (the element's own, else its ancestors'; 0 when none has), as pydicom does.
+fn settle_us_or_ss(index: &mut Index, data: &[u8], dataset: Range<u32>, inherited: u16) {
+    let own = index.find(&dataset, Tag::PIXEL_REPRESENTATION).and_then(|i| {
+        let element = &index.elements[i as usize];
+        let bytes: [u8; 2] = data.get(element.value_offset..element.value_offset + 2)?.try_into().ok()?;
+        Some(if element.encoding.big_endian { u16::from_be_bytes(bytes) } else { u16::from_le_bytes(bytes) })
+    });
+    let representation = own.unwrap_or(inherited);
+    for i in dataset.start as usize..dataset.end as usize {
+        let element = &mut index.elements[i];
+        if element.us_or_ss {
+            element.vr = if representation == 1 { Vr::SS } else { Vr::US };
+        }
+        if let Children::Items(items) = element.children.clone() {
+            for item in items {
+                let elements = index.items[item as usize].elements.clone();
+                settle_us_or_ss(index, data, elements, representation);
+            }
+        }
+    }
 }
 
 /// Inflate a deflated data set (PS3.5 A.5: raw deflate, no zlib header) behind a copy of the
@@ -131,8 +156,6 @@ struct Scanner<'a> {
     index: Index,
     warnings: Vec<Warning>,
     stopped_early: bool,
-    /// The latest Pixel Representation seen: settles "US or SS" for implicit VR.
-    pixel_representation: u16,
 }
 
 impl<'a> Scanner<'a> {
@@ -143,7 +166,6 @@ impl<'a> Scanner<'a> {
             index: Index::default(),
             warnings: Vec::new(),
             stopped_early: false,
-            pixel_representation: 0,
         }
     }
 
@@ -296,7 +318,8 @@ impl<'a> Scanner<'a> {
     fn dictionary_vr(&self, tag: Tag, length: u32) -> Option<Vr> {
         let vr = dictionary::vr_of(tag.0)?;
         match vr {
-            "US or SS" => Some(if self.pixel_representation == 1 { Vr::SS } else { Vr::US }),
+            // Settled once the whole stream is read: see `settle_us_or_ss`.
+            "US or SS" => Some(Vr::US),
             // Encapsulated pixel data is OB (PS3.5 A.4); native pixel data in implicit VR is OW.
             "OB or OW" if tag == Tag::PIXEL_DATA && length == UNDEFINED_LENGTH => Some(Vr::OB),
             "OB or OW" | "US or OW" | "US or SS or OW" => Some(Vr::OW),
@@ -352,9 +375,6 @@ impl<'a> Scanner<'a> {
                 // Step over the Sequence Delimitation Item that closed it (absent only at the end).
                 pos = (pos + 8).min(end);
             }
-            if tag == Tag::PIXEL_REPRESENTATION && element.value_len == 2 {
-                self.pixel_representation = self.u16_at(element.value_offset, element.encoding.big_endian).unwrap_or(0);
-            }
             elements.push(element);
         }
         if level == Level::DelimitedItem && !delimited {
@@ -374,6 +394,7 @@ impl<'a> Scanner<'a> {
     /// `value_offset + value_len`, followed by a delimiter when the length was undefined.
     fn read_element(&mut self, pos: usize, header: Header, end: usize, encoding: Encoding, level: Level, depth: u32) -> Result<Element> {
         let Header { tag, vr, length, header_len } = header;
+        let header_vr_unknown = matches!(vr, None | Some(Vr::UN));
         let value_offset = pos + header_len;
         let mut value_encoding = encoding;
         let vr = match vr {
@@ -395,6 +416,7 @@ impl<'a> Scanner<'a> {
                 None => Vr::UN,
             },
         };
+        let us_or_ss = header_vr_unknown && dictionary::vr_of(tag.0) == Some("US or SS");
         let mut element = Element {
             tag,
             vr,
@@ -404,6 +426,7 @@ impl<'a> Scanner<'a> {
             length,
             value_len: 0,
             children: Children::None,
+            us_or_ss,
         };
 
         if length == UNDEFINED_LENGTH {
