@@ -8,3 +8,5 @@ python -m pip install --quiet --disable-pip-version-check ".[test]"
 cargo test --manifest-path native/Cargo.toml --release
 python -m mypy.stubtest dicodec._native
 python -m pytest
+# The benchmark harness in its quick mode: proves it works (no timing is asserted).
+bash ci/bench.sh

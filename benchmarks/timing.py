@@ -1,0 +1,106 @@
+"""Interleaved timing that stays honest on a noisy machine.
+
+Contenders take turns, round after round (A B C, B C A, C A B, ...), so that a burst of load
+from elsewhere hits all of them alike instead of whichever happened to run then; the order
+rotates so that no one always runs first after a collection (a full one before the workload,
+of the young generations between rounds). Every contender has already been called once (the
+correctness check) when timing starts, so each timed call is warm.
+
+The first round also measures how long a call takes: calls much shorter than ``sample_s`` are
+repeated within one sample so that a sample is long against the clock. Each contender gets an
+equal share of the budget, as many rounds as fit in it between ``min_rounds`` and
+``max_rounds``: a slow peer stops after ``min_rounds`` while the fast ones go on taking turns
+among themselves. The summary is the median, with the min and max beside it.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long to spend on one workload, and the bounds on each contender's rounds."""
+
+    budget_s: float
+    min_rounds: int
+    max_rounds: int
+    #: A sample should last at least this long; faster calls are repeated within it.
+    sample_s: float
+
+
+#: Plans for the full comparison and for the quick mode (which only proves the harness works).
+FULL = Plan(budget_s=6.0, min_rounds=3, max_rounds=300, sample_s=0.005)
+QUICK = Plan(budget_s=0.1, min_rounds=1, max_rounds=5, sample_s=0.001)
+
+
+@dataclass
+class Timing:
+    """Seconds per call of one contender, one value per round."""
+
+    samples: List[float] = field(default_factory=list)
+    #: Calls per sample.
+    inner: int = 1
+    #: What it raised, if a call failed while being timed (it is then dropped).
+    error: Optional[str] = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def min(self) -> float:
+        return min(self.samples)
+
+    @property
+    def max(self) -> float:
+        return max(self.samples)
+
+
+def _time(fn: Callable[[], Any], inner: int) -> float:
+    start = time.perf_counter_ns()
+    for _ in range(inner):
+        fn()
+    return (time.perf_counter_ns() - start) / inner / 1e9
+
+
+def interleaved(calls: Dict[str, Callable[[], Any]], plan: Plan) -> Dict[str, Timing]:
+    """Time every callable of ``calls`` in interleaved rounds. A callable that raises is
+    dropped, with the error kept in its :class:`Timing`."""
+    timings = {label: Timing() for label in calls}
+    live = dict(calls)
+
+    def sample(label: str, inner: int) -> Optional[float]:
+        try:
+            return _time(live[label], inner)
+        except Exception as exc:
+            timings[label].error = f"{type(exc).__name__}: {exc}"
+            del live[label]
+            return None
+
+    gc.collect()
+    share = plan.budget_s / max(1, len(calls))
+    rounds: Dict[str, int] = {}
+    for label in list(live):  # the first round, one call each: a sample when one call is long enough
+        first = sample(label, 1)
+        if first is None:
+            continue
+        timing = timings[label]
+        timing.inner = max(1, math.floor(plan.sample_s / max(first, 1e-9)))
+        if timing.inner == 1:
+            timing.samples.append(first)
+        rounds[label] = max(plan.min_rounds, min(plan.max_rounds, int(share / (first * timing.inner))))
+    for r in range(1, max(rounds.values(), default=0) + 1):
+        gc.collect(1)  # the young garbage of the last round; a full collection costs ~20 ms here
+        labels = [label for label in live if len(timings[label].samples) < rounds[label]]
+        shift = r % max(1, len(labels))
+        for label in labels[shift:] + labels[:shift]:
+            seconds = sample(label, timings[label].inner)
+            if seconds is not None:
+                timings[label].samples.append(seconds)
+    return timings
