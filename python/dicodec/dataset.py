@@ -334,14 +334,21 @@ class FileDataset(Dataset):
     """The top-level data set of a file, with its file meta, warnings and a context manager
     that lets the memory map go (arrays still viewing the file keep it alive until they die)."""
 
-    __slots__ = ("file_meta", "filename")
+    __slots__ = ("_file_meta", "filename")
 
     def __init__(self, native: "_native.NativeFile", only: Optional[frozenset] = None) -> None:
         start, end = native.root()
         super().__init__(native, start, end, only=only)
-        meta_start, meta_end = native.meta()
-        self.file_meta = Dataset(native, meta_start, meta_end)
+        self._file_meta: Optional[Dataset] = None
         self.filename: Optional[str] = native.path
+
+    @property
+    def file_meta(self) -> Dataset:
+        """The file meta information group (empty when the stream had none)."""
+        if self._file_meta is None:
+            start, end = self._native.meta()
+            self._file_meta = Dataset(self._native, start, end)
+        return self._file_meta
 
     @property
     def transfer_syntax(self) -> str:
@@ -375,8 +382,9 @@ class FileDataset(Dataset):
 
     def close(self) -> None:
         """Drop this data set's hold on the file. Values already taken stay valid."""
+        if self._file_meta is not None:
+            self._file_meta._native = None  # type: ignore[assignment]
         self._native = None  # type: ignore[assignment]
-        self.file_meta._native = None  # type: ignore[assignment]
 
     def __enter__(self) -> "FileDataset":
         return self

@@ -43,9 +43,18 @@ class Tag(int):
 TagLike = Union[int, Tuple[int, int], str]
 
 
+_KEYWORD_TAGS: dict = {}
+
+
 def tag_for_keyword(keyword: str) -> Optional[int]:
     """The tag of a standard keyword such as ``"PatientName"``, or None."""
-    return _native.tag_for_keyword(keyword)
+    try:
+        return _KEYWORD_TAGS[keyword]
+    except KeyError:
+        # The dictionary lookup is a binary search in Rust; remember its answers (keywords are
+        # few, and attribute access by keyword is the hot path of a data set).
+        tag = _KEYWORD_TAGS[keyword] = _native.tag_for_keyword(keyword)
+        return tag
 
 
 def keyword_for_tag(tag: int) -> str:
@@ -73,7 +82,7 @@ def as_tag(key: TagLike) -> Tag:
     if isinstance(key, tuple) and len(key) == 2:
         return Tag((key[0] << 16) | key[1])
     if isinstance(key, str):
-        tag = _native.tag_for_keyword(key)
+        tag = tag_for_keyword(key)
         if tag is not None:
             return Tag(tag)
         text = key.strip("() ").replace(",", "")

@@ -4,16 +4,14 @@
 //! Headers are read with `read`, not mapped, so a file truncated by another process while we
 //! read it gives an error row rather than a SIGBUS.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::charset::CharacterSet;
 use crate::dictionary;
-use crate::error::{Error, ErrorKind, Result};
-use crate::parse::{Buffer, DicomFile, Element, ParseOptions};
+use crate::error::ErrorKind;
+use crate::parse::{DicomFile, Element, ParseOptions};
 use crate::tag::Tag;
 use crate::value;
 use crate::vr::Vr;
@@ -142,7 +140,8 @@ pub fn scan_files(files: &[PathBuf], columns: &[Column], force: bool) -> Vec<Row
 
 fn scan_file(path: &Path, columns: &[Column], force: bool) -> Row {
     let mut row = Row { path: path.to_string_lossy().into_owned(), file_size: None, error: None, transfer_syntax: None, cells: vec![Cell::Null; columns.len()] };
-    match read_header(path, force) {
+    let options = ParseOptions { stop_before_pixels: true, force, ..ParseOptions::default() };
+    match DicomFile::read_header(path, &options) {
         Ok((file, size)) => {
             row.file_size = Some(size);
             row.transfer_syntax = Some(file.transfer_syntax.clone());
@@ -153,38 +152,12 @@ fn scan_file(path: &Path, columns: &[Column], force: bool) -> Row {
                 }
             }
         }
-        Err((error, size)) => {
-            row.file_size = size;
+        Err(error) => {
+            row.file_size = std::fs::metadata(path).ok().map(|m| m.len());
             row.error = Some((error.kind, error.to_string()));
         }
     }
     row
-}
-
-/// The first bytes read of a file; doubled until the header is complete.
-const FIRST_READ: usize = 64 * 1024;
-
-/// Read and scan a file's header (everything before the pixel data), reading only as much as
-/// that needs. Returns the scanned header and the file size.
-fn read_header(path: &Path, force: bool) -> Result<(DicomFile, u64), (Error, Option<u64>)> {
-    let open_error = |e: std::io::Error| (Error::io(format!("cannot read {}", path.display()), e), None);
-    let mut file = File::open(path).map_err(open_error)?;
-    let size = file.metadata().map_err(open_error)?.len();
-    let options = ParseOptions { stop_before_pixels: true, force, ..ParseOptions::default() };
-    let mut bytes = Vec::new();
-    let mut want = FIRST_READ;
-    loop {
-        let have = bytes.len();
-        (&mut file).take((want - have) as u64).read_to_end(&mut bytes).map_err(|e| (Error::io(format!("cannot read {}", path.display()), e), Some(size)))?;
-        let at_end = bytes.len() < want;
-        let buffer = Buffer::Owned(if at_end { std::mem::take(&mut bytes) } else { bytes.clone() });
-        match DicomFile::parse(buffer, &options) {
-            Ok(scanned) if at_end || scanned.stopped_early => return Ok((scanned, size)),
-            Err(error) if at_end || error.kind != ErrorKind::Truncated => return Err((error, Some(size))),
-            // A header cut by our own read, not by the file: read more.
-            _ => want = want.saturating_mul(4),
-        }
-    }
 }
 
 fn charset_of(file: &DicomFile) -> CharacterSet {

@@ -15,11 +15,15 @@ macro_rules! value_representations {
 
             /// The VR whose two letters are `code`, if it is one of the standard's.
             #[must_use]
+            #[inline]
             pub fn from_bytes(code: [u8; 2]) -> Option<Vr> {
-                match &code {
-                    $(c if c == stringify!($name).as_bytes() => Some(Vr::$name),)+
-                    _ => None,
+                // One table lookup: this runs for every element of an explicit VR data set.
+                let [a, b] = code;
+                if !a.is_ascii_uppercase() || !b.is_ascii_uppercase() {
+                    return None;
                 }
+                let slot = LETTER_PAIRS[usize::from(a - b'A') * 26 + usize::from(b - b'A')];
+                Vr::ALL.get(usize::from(slot)).copied()
             }
 
             /// The two letters.
@@ -35,6 +39,18 @@ value_representations!(
     AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, LO, LT, OB, OD, OF, OL, OV, OW, PN, SH, SL, SQ, SS,
     ST, SV, TM, UC, UI, UL, UN, UR, US, UT, UV,
 );
+
+/// For each pair of capital letters, the index of its VR in [`Vr::ALL`], or `u8::MAX`.
+const LETTER_PAIRS: [u8; 26 * 26] = {
+    let mut table = [u8::MAX; 26 * 26];
+    let mut i = 0;
+    while i < Vr::ALL.len() {
+        let letters = Vr::ALL[i].as_str().as_bytes();
+        table[(letters[0] - b'A') as usize * 26 + (letters[1] - b'A') as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
 
 impl Vr {
     /// Explicit VR encodings give these VRs 2 reserved bytes and a 32-bit length (PS3.5 7.1.2);

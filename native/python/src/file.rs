@@ -51,7 +51,13 @@ fn options(stop_before_pixels: bool, stop_at: Option<u32>, force: bool) -> Parse
 #[pyo3(signature = (path, *, stop_before_pixels = false, stop_at = None, force = false, mmap = true))]
 pub fn open(py: Python<'_>, path: PathBuf, stop_before_pixels: bool, stop_at: Option<u32>, force: bool, mmap: bool) -> PyResult<NativeFile> {
     let options = options(stop_before_pixels, stop_at, force);
-    let scanned = py.detach(|| if mmap { DicomFile::open(&path, &options) } else { DicomFile::read(&path, &options) });
+    let header_only = stop_before_pixels || stop_at.is_some();
+    let scanned = py.detach(|| match (header_only, mmap) {
+        // Reading the header alone costs fewer system calls and page faults than a map.
+        (true, _) => DicomFile::read_header(&path, &options).map(|(file, _size)| file),
+        (false, true) => DicomFile::open(&path, &options),
+        (false, false) => DicomFile::read(&path, &options),
+    });
     let path = path.to_string_lossy().into_owned();
     match scanned {
         Ok(file) => Ok(NativeFile { file: Arc::new(file), path: Some(path) }),

@@ -204,6 +204,36 @@ impl DicomFile {
         Self::parse(Buffer::Owned(bytes), options)
     }
 
+    /// Read only as much of `path` as the scan needs, which `options` must bound
+    /// (`stop_before_pixels` or `stop_at`): the first 64 KiB, then four times more until the
+    /// scanner stops or the file ends. Returns the scanned file and the file's size.
+    ///
+    /// With `read`, not a map: cheap for headers, and immune to the file shrinking meanwhile.
+    pub fn read_header(path: &Path, options: &ParseOptions) -> Result<(Self, u64)> {
+        use std::io::Read;
+        const FIRST_READ: usize = 64 * 1024;
+        let io_error = |e| Error::io(format!("cannot read {}", path.display()), e);
+        let mut file = std::fs::File::open(path).map_err(io_error)?;
+        let size = file.metadata().map_err(io_error)?.len();
+        let mut bytes = Vec::new();
+        let mut want = FIRST_READ;
+        loop {
+            let have = bytes.len();
+            // Size the buffer once: `read_to_end` would otherwise grow it step by step, a system
+            // call each time.
+            bytes.reserve_exact(want.min(usize::try_from(size).unwrap_or(usize::MAX)).saturating_sub(have) + 1);
+            (&mut file).take((want - have) as u64).read_to_end(&mut bytes).map_err(io_error)?;
+            let at_end = bytes.len() < want;
+            let buffer = Buffer::Owned(if at_end { std::mem::take(&mut bytes) } else { bytes.clone() });
+            match Self::parse(buffer, options) {
+                Ok(scanned) if at_end || scanned.stopped_early => return Ok((scanned, size)),
+                Err(error) if at_end || error.kind != crate::error::ErrorKind::Truncated => return Err(error),
+                // A header cut by our own read, not by the file: read more.
+                _ => want = want.saturating_mul(4),
+            }
+        }
+    }
+
     /// Scan bytes already in memory.
     pub fn parse(data: Buffer, options: &ParseOptions) -> Result<Self> {
         scan::scan(data, options)

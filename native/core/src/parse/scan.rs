@@ -156,6 +156,8 @@ struct Scanner<'a> {
     index: Index,
     warnings: Vec<Warning>,
     stopped_early: bool,
+    /// Emptied element buffers, reused for the next data set instead of allocating.
+    spare: Vec<Vec<Element>>,
 }
 
 impl<'a> Scanner<'a> {
@@ -166,6 +168,7 @@ impl<'a> Scanner<'a> {
             index: Index::default(),
             warnings: Vec::new(),
             stopped_early: false,
+            spare: Vec::new(),
         }
     }
 
@@ -275,6 +278,7 @@ impl<'a> Scanner<'a> {
         }
         let start = self.index.elements.len() as u32;
         self.index.elements.append(&mut elements);
+        self.spare.push(elements);
         start..self.index.elements.len() as u32
     }
 
@@ -329,7 +333,7 @@ impl<'a> Scanner<'a> {
 
     /// Scan a data set from `pos` up to `end`, recursing into sequences.
     fn scan_dataset(&mut self, start: usize, end: usize, level: Level, encoding: Encoding, depth: u32) -> Result<Scanned> {
-        let mut elements = Vec::new();
+        let mut elements = self.spare.pop().unwrap_or_default();
         let mut pos = start;
         let mut delimited = false;
         while pos < end {
