@@ -227,7 +227,7 @@ fn text_buffers<'a>(texts: impl Iterator<Item = Option<&'a str>>) -> Buffers {
     let (mut offsets, mut data, mut valid) = (vec![0i64], Vec::new(), Vec::new());
     for text in texts {
         data.extend_from_slice(text.unwrap_or_default().as_bytes());
-        offsets.push(data.len() as i64);
+        offsets.push(i64::try_from(data.len()).unwrap_or(i64::MAX));
         valid.push(text.is_some());
     }
     Buffers::Text { offsets, data, valid }
@@ -315,7 +315,8 @@ pub fn days_since_epoch(text: &str) -> Option<i32> {
     let day: i64 = digits[6..].parse().ok()?;
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1..=12).contains(&month) || day < 1 || day > month_days[(month - 1) as usize] {
+    let days_in_month = *usize::try_from(month - 1).ok().and_then(|m| month_days.get(m))?;
+    if day < 1 || day > days_in_month {
         return None;
     }
     // Days from civil date (proleptic Gregorian), shifted so that March is the first month.

@@ -560,8 +560,8 @@ enum Step {
     Truncated,
 }
 
-/// Run a stateless multi-byte decoder over `bytes`, the way Python's CJK codecs report errors.
-fn run_decoder(bytes: &[u8], out: &mut String, step: fn(&[u8]) -> Step) -> bool {
+/// Run a multi-byte decoder's `step` over `bytes`, the way Python's CJK codecs report errors.
+fn run_decoder(bytes: &[u8], out: &mut String, mut step: impl FnMut(&[u8]) -> Step) -> bool {
     let mut ok = true;
     let mut at = 0;
     while at < bytes.len() {
@@ -743,27 +743,7 @@ impl Iso2022Jp {
 
     /// Decode all of `bytes` into `out`; `false` if anything was replaced.
     fn run(mut self, bytes: &[u8], out: &mut String) -> bool {
-        let mut ok = true;
-        let mut at = 0;
-        while at < bytes.len() {
-            match self.step(&bytes[at..]) {
-                Step::Char(c, n) => {
-                    out.push(c);
-                    at += n;
-                }
-                Step::Skip(n) => at += n,
-                Step::Invalid(n) => {
-                    out.push(char::REPLACEMENT_CHARACTER);
-                    ok = false;
-                    at += n;
-                }
-                Step::Truncated => {
-                    out.push(char::REPLACEMENT_CHARACTER);
-                    return false;
-                }
-            }
-        }
-        ok
+        run_decoder(bytes, out, |rest| self.step(rest))
     }
 
     /// Read one character, escape sequence or error at the start of `bytes`.

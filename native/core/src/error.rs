@@ -51,6 +51,7 @@ impl Error {
 
     /// `needed` bytes were required at `offset` but only `available` exist.
     #[cold]
+    #[must_use] 
     pub fn truncated(what: &str, tag: Option<Tag>, offset: usize, needed: u64, available: usize) -> Self {
         Self::new(
             ErrorKind::Truncated,

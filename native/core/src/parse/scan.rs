@@ -29,21 +29,18 @@ pub(super) fn scan(data: Buffer, options: &ParseOptions) -> Result<DicomFile> {
     let meta_end = meta.end_offset;
     let meta_range = meta.range;
 
-    let (mut encoding, deflated, transfer_syntax) = match scanner.meta_transfer_syntax(&meta_range) {
-        Some(uid) => {
-            let (encoding, deflated) = syntax::encoding_of(&uid);
-            (encoding, deflated, uid)
+    let (mut encoding, deflated, transfer_syntax) = if let Some(uid) = scanner.meta_transfer_syntax(&meta_range) {
+        let (encoding, deflated) = syntax::encoding_of(&uid);
+        (encoding, deflated, uid)
+    } else {
+        if meta_range.is_empty() && start.offset != 0 && !options.force {
+            // 'DICM' but no meta: nothing says how the rest is encoded; guess, as with force.
+            scanner.warn("no file meta after 'DICM'; guessing the encoding", None, start.offset);
+        } else if !meta_range.is_empty() {
+            scanner.warn("file meta has no Transfer Syntax UID; guessing the encoding", None, meta_end);
         }
-        None => {
-            if meta_range.is_empty() && start.offset != 0 && !options.force {
-                // 'DICM' but no meta: nothing says how the rest is encoded; guess, as with force.
-                scanner.warn("no file meta after 'DICM'; guessing the encoding", None, start.offset);
-            } else if !meta_range.is_empty() {
-                scanner.warn("file meta has no Transfer Syntax UID; guessing the encoding", None, meta_end);
-            }
-            let (encoding, uid) = preamble::guess_encoding(data.get(meta_end..).unwrap_or_default());
-            (encoding, false, uid.to_owned())
-        }
+        let (encoding, uid) = preamble::guess_encoding(data.get(meta_end..).unwrap_or_default());
+        (encoding, false, uid.to_owned())
     };
 
     let (index, warnings) = (std::mem::take(&mut scanner.index), std::mem::take(&mut scanner.warnings));
@@ -147,7 +144,8 @@ struct Header {
     tag: Tag,
     vr: Option<Vr>,
     length: u32,
-    header_len: usize,
+    /// Bytes of the header itself: 8, or 12 for the long-length VRs.
+    size: usize,
 }
 
 struct Scanner<'a> {
@@ -209,7 +207,7 @@ impl<'a> Scanner<'a> {
                 Encoding::IMPLICIT_LE
             };
             let header = self.read_header(pos, self.data.len(), encoding)?;
-            let element = self.read_element(pos, header, self.data.len(), encoding, Level::Item, 0)?;
+            let element = self.read_element(pos, &header, self.data.len(), encoding, Level::Item, 0)?;
             pos = element.value_offset + element.value_len;
             elements.push(element);
         }
@@ -295,7 +293,7 @@ impl<'a> Scanner<'a> {
         };
         // Items and delimiters never carry a VR (PS3.5 7.5).
         if tag.group() == 0xFFFE || !encoding.explicit_vr {
-            return Ok(Header { tag, vr: None, length: length32, header_len: 8 });
+            return Ok(Header { tag, vr: None, length: length32, size: 8 });
         }
         let code = [self.data[pos + 4], self.data[pos + 5]];
         let Some(vr) = Vr::from_bytes(code) else {
@@ -310,16 +308,16 @@ impl<'a> Scanner<'a> {
                 return Err(truncated(12, Some(tag)));
             }
             let length = self.u32_at(pos + 8, big_endian).ok_or_else(|| truncated(12, Some(tag)))?;
-            Ok(Header { tag, vr: Some(vr), length, header_len: 12 })
+            Ok(Header { tag, vr: Some(vr), length, size: 12 })
         } else {
             let length = self.u16_at(pos + 6, big_endian).ok_or_else(|| truncated(8, Some(tag)))?;
-            Ok(Header { tag, vr: Some(vr), length: u32::from(length), header_len: 8 })
+            Ok(Header { tag, vr: Some(vr), length: u32::from(length), size: 8 })
         }
     }
 
     /// The VR the dictionary gives a tag, with the standard's alternatives settled the way
     /// pydicom settles them for implicit VR data.
-    fn dictionary_vr(&self, tag: Tag, length: u32) -> Option<Vr> {
+    fn dictionary_vr(tag: Tag, length: u32) -> Option<Vr> {
         let vr = dictionary::vr_of(tag.0)?;
         match vr {
             // Settled once the whole stream is read: see `settle_us_or_ss`.
@@ -373,7 +371,7 @@ impl<'a> Scanner<'a> {
                 self.stopped_early = true;
                 break;
             }
-            let element = self.read_element(pos, header, end, encoding, level, depth)?;
+            let element = self.read_element(pos, &header, end, encoding, level, depth)?;
             pos = element.value_offset + element.value_len;
             if element.length == UNDEFINED_LENGTH {
                 // Step over the Sequence Delimitation Item that closed it (absent only at the end).
@@ -396,13 +394,13 @@ impl<'a> Scanner<'a> {
 
     /// Read one element whose header is at `pos`. The returned element's value ends at
     /// `value_offset + value_len`, followed by a delimiter when the length was undefined.
-    fn read_element(&mut self, pos: usize, header: Header, end: usize, encoding: Encoding, level: Level, depth: u32) -> Result<Element> {
-        let Header { tag, vr, length, header_len } = header;
+    fn read_element(&mut self, pos: usize, header: &Header, end: usize, encoding: Encoding, level: Level, depth: u32) -> Result<Element> {
+        let &Header { tag, vr, length, size } = header;
         let header_vr_unknown = matches!(vr, None | Some(Vr::UN));
-        let value_offset = pos + header_len;
+        let value_offset = pos + size;
         let mut value_encoding = encoding;
         let vr = match vr {
-            Some(Vr::UN) if !tag.is_private() || tag.is_private_creator() => match self.dictionary_vr(tag, length) {
+            Some(Vr::UN) if !tag.is_private() || tag.is_private_creator() => match Self::dictionary_vr(tag, length) {
                 // A public tag sent as UN: its value is in the dictionary VR, and a sequence's
                 // items are implicit VR little endian (PS3.5 6.2.2).
                 Some(Vr::SQ) => {
@@ -413,7 +411,7 @@ impl<'a> Scanner<'a> {
                 _ => Vr::UN,
             },
             Some(vr) => vr,
-            None => match self.dictionary_vr(tag, length) {
+            None => match Self::dictionary_vr(tag, length) {
                 Some(vr) => vr,
                 // Unknown tags with undefined length in implicit VR can only be sequences.
                 None if length == UNDEFINED_LENGTH => Vr::SQ,

@@ -1,7 +1,7 @@
-//! YBR_FULL → RGB (PS3.3 C.7.6.3.1.2), computed exactly as pydicom 3 computes it: in 32-bit
+//! `YBR_FULL` → RGB (PS3.3 C.7.6.3.1.2), computed exactly as pydicom 3 computes it: in 32-bit
 //! floats, with its coefficients and rounding, so the results are bit-identical.
 
-/// The YBR_FULL → RGB matrix as pydicom builds it in float32: row k is input component k
+/// The `YBR_FULL` → RGB matrix as pydicom builds it in float32: row k is input component k
 /// (Y, Cb, Cr), column j output component j (R, G, B).
 #[allow(clippy::excessive_precision)]
 const MATRIX: [[f32; 3]; 3] = [
@@ -10,8 +10,10 @@ const MATRIX: [[f32; 3]; 3] = [
     [1.402, (-0.299 * 1.402 / 0.587) as f32, 0.000],
 ];
 
-/// Convert an interleaved YBR_FULL frame to RGB in place. Samples are `bps` bytes (1 or 2,
+/// Convert an interleaved `YBR_FULL` frame to RGB in place. Samples are `bps` bytes (1 or 2,
 /// little endian); as in pydicom, chroma is centred on 128 and results are clipped to 0..=255.
+// The values are clamped to 0..=255 before the casts.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 pub(super) fn ybr_full_to_rgb(frame: &mut [u8], bps: usize) {
     match bps {
         1 => {

@@ -1,7 +1,7 @@
 //! Pixel data: what the data set says about it ([`PixelInfo`]), where each frame is, and
 //! decoding frames into a caller's buffer with pydicom 3's `pixel_array` conventions:
 //! samples interleaved, one container per sample (1-bit data unpacked to one byte), little
-//! endian, unused high bits cleared or sign-extended, YBR_FULL(_422) converted to RGB on request.
+//! endian, unused high bits cleared or sign-extended, `YBR_FULL`(_422) converted to RGB on request.
 
 mod batch;
 mod color;
@@ -74,7 +74,7 @@ pub struct PixelInfo {
 /// Options of a decode.
 #[derive(Debug, Clone, Copy)]
 pub struct DecodeOptions {
-    /// Convert YBR_FULL and YBR_FULL_422 to RGB, as pydicom's default does.
+    /// Convert `YBR_FULL` and `YBR_FULL_422` to RGB, as pydicom's default does.
     pub as_rgb: bool,
 }
 
@@ -97,7 +97,7 @@ impl PixelInfo {
         self.rows * self.columns * self.samples_per_pixel * self.bytes_per_sample()
     }
 
-    /// NumPy's type string of the output: `u1`, `i2`, `f4`...
+    /// `NumPy`'s type string of the output: `u1`, `i2`, `f4`...
     #[must_use]
     pub fn dtype(&self) -> String {
         let width = self.bytes_per_sample();
@@ -125,6 +125,7 @@ impl PixelInfo {
     }
 
     /// Describe the pixels of the data set `dataset` (a range of the index) in `file`.
+    #[allow(clippy::too_many_lines)] // one check after another, in the order pydicom makes them
     pub fn from_dataset(file: &DicomFile, dataset: &Range<u32>, max_bytes: usize) -> Result<PixelInfo> {
         let reader = Reader { file, dataset };
         let (element, kind) = [
