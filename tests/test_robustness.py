@@ -161,3 +161,13 @@ def test_no_rust_panic_reaches_python_on_mutated_files():
                 pass
             except BaseException as exc:  # a PanicException is a BaseException
                 pytest.fail(f"{sample.name}: {type(exc).__name__}: {exc}")
+
+
+def test_max_bytes_is_a_limit_the_caller_sets():
+    path = next(p for p in sample_files() if p.name == "emri_small_RLE.dcm")  # 10 x 64 x 64 x 2 bytes
+    assert dicodec.pixel_array(path, max_bytes=81920).shape == (10, 64, 64)
+    with pytest.raises(dicodec.LimitExceededError):
+        dicodec.pixel_array(path, max_bytes=81919)
+    with pytest.raises(dicodec.LimitExceededError):
+        dicodec.decode_files([path], max_bytes=1000)
+    assert dicodec.pixels.DEFAULT_MAX_PIXEL_BYTES == 64 << 30

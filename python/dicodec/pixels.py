@@ -21,7 +21,11 @@ from . import _native
 if TYPE_CHECKING:
     from .dataset import Dataset
 
-__all__ = ["pixel_array", "iter_pixels", "decode_files", "PixelSource"]
+__all__ = ["pixel_array", "iter_pixels", "decode_files", "PixelSource", "DEFAULT_MAX_PIXEL_BYTES"]
+
+#: The decoded size a header may claim before decoding refuses it (64 GiB); lower it per call
+#: with ``max_bytes=`` when reading files from untrusted sources.
+DEFAULT_MAX_PIXEL_BYTES = 64 << 30
 
 PixelSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, "Dataset"]
 
@@ -45,14 +49,15 @@ def _check_out(out: np.ndarray, shape: Tuple[int, ...], dtype: np.dtype) -> None
 class _Pixels:
     """The pixel data of one data set: its description and the ways to decode it."""
 
-    __slots__ = ("dataset", "info")
+    __slots__ = ("dataset", "info", "max_bytes")
 
-    def __init__(self, dataset: "Dataset") -> None:
+    def __init__(self, dataset: "Dataset", max_bytes: Optional[int] = None) -> None:
         self.dataset = dataset
+        self.max_bytes = max_bytes
         native = dataset._native
         if native is None:
             raise ValueError("the data set has been closed")
-        self.info: Dict[str, Any] = native.pixel_info(dataset._start, dataset._end)
+        self.info: Dict[str, Any] = native.pixel_info(dataset._start, dataset._end, max_bytes)
 
     @property
     def dtype(self) -> np.dtype:
@@ -91,7 +96,15 @@ class _Pixels:
         else:
             _check_out(out, shape, self.dtype)
         native = self.dataset._native
-        native.decode_into(self.dataset._start, self.dataset._end, list(frames), out, as_rgb=as_rgb, threads=threads)
+        native.decode_into(
+            self.dataset._start,
+            self.dataset._end,
+            list(frames),
+            out,
+            as_rgb=as_rgb,
+            threads=threads,
+            max_bytes=self.max_bytes,
+        )
         return out
 
     def all_frames(self, out: Optional[np.ndarray], as_rgb: bool, threads: Optional[int]) -> np.ndarray:
@@ -122,14 +135,17 @@ def pixel_array(
     out: Optional[np.ndarray] = None,
     threads: Optional[int] = None,
     as_rgb: bool = True,
+    max_bytes: Optional[int] = None,
 ) -> np.ndarray:
     """The pixels of a file (path or bytes) or data set: all frames, or frame ``index``.
 
     ``out`` receives the result when given (a writeable C-contiguous array of the exact dtype
     and shape, e.g. one slot of a batch); ``threads`` caps the decoding threads (default: all
-    cores); ``as_rgb=False`` keeps YBR values as stored.
+    cores); ``as_rgb=False`` keeps YBR values as stored. ``max_bytes`` caps the decoded size
+    the header may claim (default :data:`DEFAULT_MAX_PIXEL_BYTES`): beyond it a
+    :class:`~dicodec.LimitExceededError` is raised before anything is allocated.
     """
-    pixels = _Pixels(_as_dataset(src))
+    pixels = _Pixels(_as_dataset(src), max_bytes)
     if index is not None:
         return pixels.frame(index, out, as_rgb)
     return pixels.all_frames(out, as_rgb, threads)
@@ -155,14 +171,16 @@ def decode_files(
     threads: Optional[int] = None,
     as_rgb: bool = True,
     mmap: bool = True,
+    max_bytes: Optional[int] = None,
 ) -> np.ndarray:
     """Decode many files at once in Rust threads, the GIL released for the whole batch.
 
     Every frame of every file by default, stacked as ``(total frames, rows, columns[, samples])``;
     with ``frames``, frame ``frames[i]`` of file ``i``. All files must share rows, columns,
-    samples and dtype. ``out`` receives the result when given.
+    samples and dtype. ``out`` receives the result when given; ``max_bytes`` caps each file's
+    decoded size as in :func:`pixel_array`.
     """
-    batch = _native.FileBatch([os.fspath(p) for p in paths], mmap=mmap, threads=threads)
+    batch = _native.FileBatch([os.fspath(p) for p in paths], mmap=mmap, threads=threads, max_bytes=max_bytes)
     info = batch.info()
     if info is None:
         if out is not None:
