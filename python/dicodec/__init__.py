@@ -27,6 +27,7 @@ from .valuerep import PersonName, parse_date, parse_datetime, parse_time
 
 __all__ = [
     "__version__",
+    "codecs",
     "dcmread",
     "pixel_array",
     "iter_pixels",

@@ -13,7 +13,7 @@ use pyo3::types::PyTuple;
 use crate::errors::to_py_err;
 
 /// Scan the files under `roots`; returns `[(name, kind, arrays...)]`, kind being one of
-/// "text" (offsets, data, valid), "int"/"float" (values, valid), "float_list" (offsets,
+/// "text" (offsets, data, valid), "int"/"float" (values, valid), `float_list` (offsets,
 /// values, valid) or "date" (days, valid).
 #[pyfunction]
 #[pyo3(signature = (roots, tags, *, recursive = true, force = false, threads = None))]

@@ -1,6 +1,9 @@
 //! `dicodec._native`: the bindings. They convert types and release the GIL; the logic is in
 //! `dicodec-core`, the friendly objects in the `dicodec` Python package.
 
+// PyO3 hands arguments over as owned values; taking them by reference is not an option.
+#![allow(clippy::needless_pass_by_value)]
+
 mod bulk;
 mod errors;
 mod file;
