@@ -8,10 +8,8 @@ then pydicom's rules one at a time on small data sets pydicom writes.
 from __future__ import annotations
 
 import base64
-import glob
 import io
 import json
-import math
 import os
 import warnings
 from typing import Any, Callable, Dict, List
@@ -21,7 +19,7 @@ import pytest
 import dicodec
 from dicodec.json import element_to_json_dict
 
-from reference import DATA, manifest_rows, needs_force, param_rows
+from reference import DATA, KNOWN_DAMAGED, canonical_json, manifest_rows, needs_force, param_rows, pydicom_bundled_files, pydicom_read
 
 pydicom = pytest.importorskip("pydicom")
 
@@ -44,38 +42,8 @@ def handler(element) -> str:
     return f"https://example.org/bulk/{int(element.tag):08X}"
 
 
-def _bundled_files() -> List[str]:
-    root = os.path.join(os.path.dirname(pydicom.__file__), "data")
-    files = sorted(glob.glob(os.path.join(root, "charset_files", "*.dcm")))
-    files += sorted(glob.glob(os.path.join(root, "test_files", "**", "*.dcm"), recursive=True))
-    return files
-
-
-def _bundled_params():
-    root = os.path.join(os.path.dirname(pydicom.__file__), "data")
-    return [pytest.param(f, id=os.path.relpath(f, root)) for f in _bundled_files()]
-
-
 # ------------------------------------------------------------------------------------------
 # Comparison
-
-
-def canonical(value: Any) -> Any:
-    """JSON values made comparable: NaN equal to NaN, ints and floats kept apart (JSON writes
-    1 and 1.0 differently), pydicom's VR enum members as the plain strings they are."""
-    if isinstance(value, dict):
-        return {k: canonical(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [canonical(v) for v in value]
-    if isinstance(value, float):
-        return ("float", "nan" if math.isnan(value) else value)
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, int):
-        return ("int", value)
-    raise AssertionError(f"not a JSON value: {type(value).__name__} {value!r}")
 
 
 def _untyped_private(raw_bytes: bytes, threshold: int, with_handler: bool, tag: int) -> Dict[str, Any]:
@@ -154,12 +122,6 @@ def _has_null(value: Any) -> bool:
     return False
 
 
-def _pydicom_read(path: str, force: bool) -> PyDataset:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pydicom.dcmread(path, force=force)
-
-
 def _pydicom_element_json(theirs: PyDataset, tag: int, threshold: int, with_handler: bool) -> Dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -167,8 +129,8 @@ def _pydicom_element_json(theirs: PyDataset, tag: int, threshold: int, with_hand
 
 
 def assert_json_equals_pydicom(ours: dicodec.Dataset, path: str, force: bool, where: str) -> None:
-    theirs = _pydicom_read(path, force)
-    raw = _pydicom_read(path, force)
+    theirs = pydicom_read(path, force)
+    raw = pydicom_read(path, force)
     for threshold, with_handler in VARIANTS:
         kwargs: Dict[str, Any] = {"bulk_data_threshold": threshold}
         if with_handler:
@@ -186,7 +148,7 @@ def assert_json_equals_pydicom(ours: dicodec.Dataset, path: str, force: bool, wh
                 assert _has_null(mine[key]), f"{where} {key}: pydicom raises, and ours has no null"
                 expected[key] = mine[key]
         expected = normalise(mine, expected, raw, threshold, with_handler, where)
-        differences = _diff(canonical(mine), canonical(expected))
+        differences = _diff(canonical_json(mine), canonical_json(expected))
         assert not differences, f"{where} {kwargs}:\n" + "\n".join(differences[:20])
     assert list(mine) == sorted(mine), "keys in tag order"
 
@@ -202,19 +164,14 @@ def test_reference_files_json_equals_pydicom(row):
         assert_json_equals_pydicom(ours, path, needs_force(row), row["path"])
 
 
-# pydicom reads these without complaint, though they are damaged; dicodec reports the damage
-# (as in test_read_vs_pydicom.py).
-KNOWN_DAMAGED = {"no_meta.dcm", "rtplan_truncated.dcm"}
-
-
-@pytest.mark.parametrize("path", _bundled_params())
+@pytest.mark.parametrize("path", pydicom_bundled_files())
 def test_pydicom_bundled_files_json_equals_pydicom(path):
     if os.path.basename(path) in KNOWN_DAMAGED:
         with pytest.raises(dicodec.DicomError):
             dicodec.dcmread(path, force=True).to_json_dict()
         return
     try:
-        theirs = _pydicom_read(path, True)
+        theirs = pydicom_read(path, True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for _ in theirs.iterall():
@@ -237,10 +194,10 @@ def test_pydicom_bundled_files_json_equals_pydicom(path):
 
 
 def test_the_file_meta_has_its_own_json():
-    path = _bundled_files()[0]
+    path = pydicom_bundled_files()[0].values[0]
     with dicodec.dcmread(path) as ours:
-        theirs = _pydicom_read(path, False)
-        assert canonical(ours.file_meta.to_json_dict()) == canonical(theirs.file_meta.to_json_dict())
+        theirs = pydicom_read(path, False)
+        assert canonical_json(ours.file_meta.to_json_dict()) == canonical_json(theirs.file_meta.to_json_dict())
         assert not any(key.startswith("0002") for key in ours.to_json_dict())
 
 
@@ -296,7 +253,7 @@ def test_bulk_threshold_is_three_quarters_of_the_base64_threshold(length, syntax
             {"bulk_data_threshold": threshold, "bulk_data_element_handler": handler},
         ):
             ours, theirs = both(data, **kwargs)
-            assert canonical(ours) == canonical(theirs), kwargs
+            assert canonical_json(ours) == canonical_json(theirs), kwargs
     ours = dicodec.dcmread(data).to_json_dict(bulk_data_element_handler=handler)["00420011"]
     padded = length + length % 2  # pydicom pads OB to even length
     if padded == 0:
@@ -347,7 +304,7 @@ def test_empty_values_have_no_value_key(syntax):
         raw_element(ds, 0x00181050, "DS", b"  ")
 
     ours, theirs = both(write(build, syntax))
-    assert canonical(ours) == canonical(theirs)
+    assert canonical_json(ours) == canonical_json(theirs)
     for key, element in ours.items():
         assert element == ({"vr": "SQ", "Value": []} if element["vr"] == "SQ" else {"vr": element["vr"]}), key
 
@@ -396,7 +353,7 @@ def test_person_names(raw, expected):
     data = write(lambda ds: raw_element(ds, 0x00100010, "PN", raw + b" " * (len(raw) % 2)))
     ours, theirs = both(data)
     assert ours == {"00100010": {"vr": "PN", "Value": expected}}
-    assert canonical(ours) == canonical(theirs)
+    assert canonical_json(ours) == canonical_json(theirs)
 
 
 def test_a_name_of_only_delimiters_is_empty():
@@ -406,9 +363,9 @@ def test_a_name_of_only_delimiters_is_empty():
 
 
 def test_person_names_in_character_sets():
-    path = next(f for f in _bundled_files() if f.endswith("chrX1.dcm"))  # "...=...=" : trailing group dropped
+    path = next(p.values[0] for p in pydicom_bundled_files() if p.values[0].endswith("chrX1.dcm"))  # "...=...=" : trailing group dropped
     ours = dicodec.dcmread(path).to_json_dict()
-    theirs = _pydicom_read(path, False).to_json_dict()
+    theirs = pydicom_read(path, False).to_json_dict()
     assert ours["00100010"] == theirs["00100010"]
     assert "Phonetic" not in ours["00100010"]["Value"][0]
 
@@ -432,7 +389,7 @@ def test_numbers_tags_and_text(syntax):
         ds.add_new(0x00204000, "LT", "line\r\nwith \\ backslash")
 
     ours, theirs = both(write(build, syntax))
-    assert canonical(ours) == canonical(theirs)
+    assert canonical_json(ours) == canonical_json(theirs)
     assert ours["00209165"]["Value"] == ["00100010", "7FE00010"]
     assert ours["00209167"]["Value"] == ["00200032"]
     assert ours["00200013"]["Value"] == [-12] and type(ours["00200013"]["Value"][0]) is int
@@ -450,7 +407,7 @@ def test_us_or_ss_is_settled_by_pixel_representation(pixel_representation, vr):
 
     ours, theirs = both(write(build, pydicom_uid.ImplicitVRLittleEndian))
     assert ours["00280106"] == {"vr": vr, "Value": [100]}
-    assert canonical(ours) == canonical(theirs)
+    assert canonical_json(ours) == canonical_json(theirs)
 
 
 @pytest.mark.parametrize("syntax", [pydicom_uid.ImplicitVRLittleEndian, pydicom_uid.ExplicitVRLittleEndian])
@@ -469,7 +426,7 @@ def test_private_group_length_and_un_elements_are_written(syntax):
     header = b"\x10\x00\x00\x00" + (b"\x04\x00\x00\x00" if syntax.is_implicit_VR else b"UL\x04\x00")
     data = data[:at] + header + (1234).to_bytes(4, "little") + data[at:]
     ours, theirs = both(data)
-    assert canonical(ours) == canonical(theirs)
+    assert canonical_json(ours) == canonical_json(theirs)
     assert ours["00100000"] == {"vr": "UL", "Value": [1234]}
     assert ours["00110010"] == {"vr": "LO", "Value": ["DICODEC JSON TEST"]}
     assert ours["00111002"] == {"vr": "UN", "InlineBinary": "AQIDBA=="}
@@ -495,7 +452,7 @@ def test_nested_sequences_and_bulk_in_items():
     data = write(build)
     for kwargs in ({}, {"bulk_data_threshold": 16, "bulk_data_element_handler": handler}):
         ours, theirs = both(data, **kwargs)
-        assert canonical(ours) == canonical(theirs)
+        assert canonical_json(ours) == canonical_json(theirs)
     items = ours["0040A730"]["Value"]
     assert items[1] == {} and items[0]["0040A043"]["Value"][0]["00420011"] == {
         "vr": "OB",

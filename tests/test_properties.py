@@ -44,6 +44,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dicodec
+from reference import canonical_json
 
 pydicom = pytest.importorskip("pydicom")
 
@@ -677,21 +678,6 @@ def _has_null(value: Any) -> bool:
     if isinstance(value, list):
         return any(v is None or _has_null(v) for v in value)
     return False
-
-
-def canonical_json(value: Any) -> Any:
-    """NaN made comparable; ints and floats kept apart (JSON writes 1 and 1.0 differently)."""
-    if isinstance(value, dict):
-        return {k: canonical_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [canonical_json(v) for v in value]
-    if isinstance(value, float):
-        return ("float", "nan" if math.isnan(value) else value)
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return ("int", value)
-    raise AssertionError(f"not a JSON type: {type(value).__name__} {value!r}")
 
 
 def _check_offsets(ours: dicodec.FileDataset, data: bytes, big_endian: bool) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 import dicodec
 
-from reference import DATA, manifest_rows, needs_force, param_rows
+from reference import DATA, KNOWN_DAMAGED, manifest_rows, needs_force, param_rows, pydicom_bundled_files, pydicom_read
 
 pydicom = pytest.importorskip("pydicom")
 
@@ -18,12 +18,6 @@ READABLE = [r for r in manifest_rows() if r["reference_decoder"] != "error"]
 # Files whose damage is in the element structure itself (not in the pixel data, whose errors
 # surface when pixels are decoded).
 STRUCTURALLY_BROKEN = [r for r in manifest_rows() if "truncated mid-element" in r["notes"]]
-
-
-def _pydicom_read(path, force):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pydicom.dcmread(path, force=force)
 
 
 def _same_number(a, b) -> bool:
@@ -96,7 +90,7 @@ def assert_same_dataset(ours: dicodec.Dataset, theirs, where: str) -> None:
 @pytest.mark.parametrize("row", param_rows(READABLE))
 def test_every_element_equals_pydicom(row):
     path = DATA / row["path"]
-    theirs = _pydicom_read(path, needs_force(row))
+    theirs = pydicom_read(path, needs_force(row))
     with dicodec.dcmread(path, force=needs_force(row)) as ours, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom validates values lazily, as they are compared
         assert_same_dataset(ours.file_meta, theirs.file_meta, "meta")
@@ -111,25 +105,7 @@ def test_structurally_broken_files_raise(row):
     assert info.value.offset is not None and info.value.tag is not None
 
 
-def _pydicom_bundled_files():
-    """pydicom's own test and character set files, which ship inside its wheel."""
-    import glob
-    import os
-
-    root = os.path.join(os.path.dirname(pydicom.__file__), "data")
-    files = sorted(glob.glob(os.path.join(root, "charset_files", "*.dcm")))
-    files += sorted(glob.glob(os.path.join(root, "test_files", "**", "*.dcm"), recursive=True))
-    return [pytest.param(f, id=os.path.relpath(f, root)) for f in files]
-
-
-# Files pydicom reads without complaint but that are damaged: dicodec reports the damage.
-KNOWN_DAMAGED = {
-    "no_meta.dcm": "starts with a stray byte; pydicom reads one garbage element cut short at the end",
-    "rtplan_truncated.dcm": "cut inside a sequence; the MANIFEST marks it an error",
-}
-
-
-@pytest.mark.parametrize("path", _pydicom_bundled_files())
+@pytest.mark.parametrize("path", pydicom_bundled_files())
 def test_pydicom_bundled_files_read_the_same(path):
     import os
 
@@ -138,7 +114,7 @@ def test_pydicom_bundled_files_read_the_same(path):
             dicodec.dcmread(path, force=True)
         return
     try:
-        theirs = _pydicom_read(path, True)
+        theirs = pydicom_read(path, True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for _ in theirs.iterall():
