@@ -81,3 +81,25 @@ def canonical_json(value: Any) -> Any:
     if isinstance(value, int):
         return ("int", value)
     raise AssertionError(f"not a JSON value: {type(value).__name__} {value!r}")
+
+
+def pydicom_read_all(path):
+    """pydicom's data set with every element converted (force=True), so that whatever pydicom
+    cannot read raises here rather than later in a comparison."""
+    import warnings
+
+    dataset = pydicom_read(path, True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in dataset.iterall():
+            pass
+    return dataset
+
+
+def has_null(value: Any) -> bool:
+    """Whether a JSON value holds a null anywhere inside a list."""
+    if isinstance(value, dict):
+        return any(has_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(v is None or has_null(v) for v in value)
+    return False

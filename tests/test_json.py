@@ -19,7 +19,7 @@ import pytest
 import dicodec
 from dicodec.json import element_to_json_dict
 
-from reference import DATA, KNOWN_DAMAGED, canonical_json, manifest_rows, needs_force, param_rows, pydicom_bundled_files, pydicom_read
+from reference import DATA, KNOWN_DAMAGED, canonical_json, has_null, manifest_rows, needs_force, param_rows, pydicom_bundled_files, pydicom_read, pydicom_read_all
 
 pydicom = pytest.importorskip("pydicom")
 
@@ -114,14 +114,6 @@ def _diff(ours: Any, theirs: Any, path: str = "") -> List[str]:
     return [] if ours == theirs else [f"{path}: ours {ours!r:.80} theirs {theirs!r:.80}"]
 
 
-def _has_null(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_has_null(v) for v in value.values())
-    if isinstance(value, list):
-        return any(v is None or _has_null(v) for v in value)
-    return False
-
-
 def _pydicom_element_json(theirs: PyDataset, tag: int, threshold: int, with_handler: bool) -> Dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -145,7 +137,7 @@ def assert_json_equals_pydicom(ours: dicodec.Dataset, path: str, force: bool, wh
             except (ValueError, IndexError):
                 # pydicom cannot write an empty value inside a multi-valued IS, DS or PN; ours
                 # writes null there (see test_empty_values_inside_multi_valued_strings).
-                assert _has_null(mine[key]), f"{where} {key}: pydicom raises, and ours has no null"
+                assert has_null(mine[key]), f"{where} {key}: pydicom raises, and ours has no null"
                 expected[key] = mine[key]
         expected = normalise(mine, expected, raw, threshold, with_handler, where)
         differences = _diff(canonical_json(mine), canonical_json(expected))
@@ -171,11 +163,7 @@ def test_pydicom_bundled_files_json_equals_pydicom(path):
             dicodec.dcmread(path, force=True).to_json_dict()
         return
     try:
-        theirs = pydicom_read(path, True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for _ in theirs.iterall():
-                pass
+        theirs = pydicom_read_all(path)
     except Exception as exc:
         with pytest.raises(dicodec.DicomError):
             dicodec.dcmread(path, force=True).to_json_dict()

@@ -44,7 +44,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dicodec
-from reference import canonical_json
+from reference import canonical_json, has_null
 
 pydicom = pytest.importorskip("pydicom")
 
@@ -666,18 +666,10 @@ def assert_same_json(ours: dicodec.Dataset, theirs: PyDataset, where: str, impli
                             kwargs.get("bulk_data_element_handler"), kwargs.get("bulk_data_threshold", 1024)
                         )
                     except (ValueError, IndexError):
-                        assert _has_null(mine[key]), f"{where} {key}: pydicom raises, and ours has no null"
+                        assert has_null(mine[key]), f"{where} {key}: pydicom raises, and ours has no null"
                         del mine[key]
         expected = _normalise(mine, expected, implicit)
         assert canonical_json(mine) == canonical_json(expected), f"{where} {kwargs}"
-
-
-def _has_null(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_has_null(v) for v in value.values())
-    if isinstance(value, list):
-        return any(v is None or _has_null(v) for v in value)
-    return False
 
 
 def _check_offsets(ours: dicodec.FileDataset, data: bytes, big_endian: bool) -> None:
