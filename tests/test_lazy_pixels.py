@@ -65,3 +65,39 @@ def test_mmap_false_with_stop_before_pixels_still_reads_the_header(tmp_path):
     _sparse_multiframe(path, 4096)
     ds = dicodec.dcmread(path, stop_before_pixels=True, mmap=False)
     assert ds.Rows == 512 and "PixelData" not in ds
+
+
+def test_dcmread_reads_the_header_first_and_the_rest_on_demand(tmp_path):
+    """A plain ``dcmread`` reads the header, maps the rest when the pixel data (or what follows
+    it) is asked for, and then answers exactly as a full read does: elements after the pixel
+    data included, elements already handed out unchanged."""
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    ds = pydicom.Dataset()
+    ds.PatientName = "Doe^Jane"
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored = 2, 2, 1, 16, 16
+    ds.HighBit, ds.PixelRepresentation, ds.PhotometricInterpretation = 15, 0, "MONOCHROME2"
+    ds.PixelData = struct.pack("<4H", 1, 2, 3, 4)
+    trailer = pydicom.Dataset()
+    trailer.CodeValue = "T"
+    ds.add_new(0x00091010, "LO", "after")  # a private element before the pixels
+    ds.add_new(0xFFFAFFFA, "SQ", [trailer])  # Digital Signatures Sequence, after them
+    ds.add_new(0xFFFCFFFC, "OB", b"\0\0")
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+    path = tmp_path / "trailer.dcm"
+    ds.save_as(path, enforce_file_format=True)
+
+    read = dicodec.dcmread(path)
+    name = read["PatientName"]
+    assert name.value == "Doe^Jane"
+    expected = [int(t) for t in pydicom.dcmread(path).keys()]
+    assert [int(t) for t in read.keys()] == expected and len(read) == len(expected)
+    assert read[0xFFFAFFFA].value[0].CodeValue == "T"
+    assert read.pixel_array.tolist() == [[1, 2], [3, 4]]
+    assert read["PatientName"] is name and name.value == "Doe^Jane"
+    assert dicodec.dcmread(path, mmap=False)[0xFFFCFFFC].length == 2

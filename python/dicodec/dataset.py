@@ -213,8 +213,6 @@ class Dataset:
         return [(element.tag, element) for element in self]
 
     def __len__(self) -> int:
-        if self._only is None:
-            return self._end - self._start
         return len(self._tags())
 
     def __bool__(self) -> bool:

@@ -1,11 +1,11 @@
 //! `NativeFile`: a scanned file held by Python. Accessors hand out index entries and decoded
 //! values; the `dicodec.Dataset` Python class builds the friendly API on top.
 
+use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use dicodec_core::charset::CharacterSet;
-use dicodec_core::parse::{Buffer, Children};
+use dicodec_core::parse::{Buffer, Children, LazyFile};
 use dicodec_core::value;
 use dicodec_core::{dictionary, DicomFile, Element, ParseOptions, Tag, Vr};
 use numpy::ndarray::ArrayView1;
@@ -16,10 +16,10 @@ use pyo3::types::{PyBytes, PyList};
 
 use crate::errors::to_py_err;
 
-/// A scanned DICOM file: its bytes (mapped or in memory) and the element index.
+/// A scanned DICOM file: its bytes (read, mapped or lent) and the element index.
 #[pyclass(frozen, module = "dicodec._native")]
 pub struct NativeFile {
-    file: Arc<DicomFile>,
+    file: LazyFile,
     path: Option<String>,
 }
 
@@ -46,21 +46,16 @@ fn options(stop_before_pixels: bool, stop_at: Option<u32>, force: bool) -> Parse
     ParseOptions { stop_before_pixels, stop_at: stop_at.map(Tag), force, ..ParseOptions::default() }
 }
 
-/// Scan the file at `path` (memory-mapped unless `mmap` is false) with the GIL released.
+/// Scan the file at `path` with the GIL released: its header now, the rest (memory-mapped
+/// unless `mmap` is false) when first needed.
 #[pyfunction]
 #[pyo3(signature = (path, *, stop_before_pixels = false, stop_at = None, force = false, mmap = true))]
 pub fn open(py: Python<'_>, path: PathBuf, stop_before_pixels: bool, stop_at: Option<u32>, force: bool, mmap: bool) -> PyResult<NativeFile> {
     let options = options(stop_before_pixels, stop_at, force);
-    let header_only = stop_before_pixels || stop_at.is_some();
-    let scanned = py.detach(|| match (header_only, mmap) {
-        // Reading the header alone costs fewer system calls and page faults than a map.
-        (true, _) => DicomFile::read_header(&path, &options).map(|(file, _size)| file),
-        (false, true) => DicomFile::open(&path, &options),
-        (false, false) => DicomFile::read(&path, &options),
-    });
+    let scanned = py.detach(|| LazyFile::open(&path, &options, mmap));
     let path = path.to_string_lossy().into_owned();
     match scanned {
-        Ok(file) => Ok(NativeFile { file: Arc::new(file), path: Some(path) }),
+        Ok(file) => Ok(NativeFile { file, path: Some(path) }),
         Err(err) => Err(to_py_err(py, &err, Some(&path))),
     }
 }
@@ -78,15 +73,32 @@ pub fn parse_bytes(py: Python<'_>, data: &Bound<'_, PyAny>, stop_before_pixels: 
     let buffer = Buffer::Lent(Box::new(PyBytesBuffer { ptr: slice.as_ptr(), len: slice.len(), _owner: bytes.clone().unbind() }));
     let options = options(stop_before_pixels, stop_at, force);
     match py.detach(|| DicomFile::parse(buffer, &options)) {
-        Ok(file) => Ok(NativeFile { file: Arc::new(file), path: name }),
+        Ok(file) => Ok(NativeFile { file: LazyFile::from(file), path: name }),
         Err(err) => Err(to_py_err(py, &err, name.as_deref())),
     }
 }
 
 impl NativeFile {
-    /// The scanned file.
-    pub(crate) fn file(&self) -> &DicomFile {
-        &self.file
+    /// The scanned file, as far as it has been read.
+    fn file(&self) -> &DicomFile {
+        self.file.current()
+    }
+
+    /// The file and element range that answer for the data set `start..end` (see
+    /// [`LazyFile::resolve`]), reading the rest of the file if needed.
+    pub(crate) fn resolve(&self, py: Python<'_>, start: u32, end: u32, tag: Option<u32>) -> PyResult<(&DicomFile, Range<u32>)> {
+        let resolved = if tag.is_some() {
+            // Lookups by tag read the rest of the file only for the pixel data itself.
+            self.file.resolve(start..end, tag.map(Tag))
+        } else {
+            py.detach(|| self.file.resolve(start..end, None))
+        };
+        resolved.map_err(|e| to_py_err(py, e, self.path_str()))
+    }
+
+    /// The whole file, reading the rest of it if needed.
+    fn whole(&self, py: Python<'_>) -> PyResult<&DicomFile> {
+        py.detach(|| self.file.whole()).map_err(|e| to_py_err(py, e, self.path_str()))
     }
 
     /// The path, for error messages.
@@ -95,7 +107,7 @@ impl NativeFile {
     }
 
     fn element(&self, index: usize) -> PyResult<&Element> {
-        self.file.index.elements.get(index).ok_or_else(|| PyIndexError::new_err(format!("no element {index}")))
+        self.file().index.elements.get(index).ok_or_else(|| PyIndexError::new_err(format!("no element {index}")))
     }
 }
 
@@ -111,68 +123,76 @@ impl NativeFile {
 
     #[getter]
     fn transfer_syntax(&self) -> &str {
-        &self.file.transfer_syntax
+        &self.file().transfer_syntax
     }
 
     /// (explicit VR, big endian) of the top-level data set.
     #[getter]
     fn encoding(&self) -> (bool, bool) {
-        (self.file.encoding.explicit_vr, self.file.encoding.big_endian)
+        let encoding = self.file().encoding;
+        (encoding.explicit_vr, encoding.big_endian)
     }
 
+    /// Whether values beyond the header are viewed through a memory map.
     #[getter]
     fn is_mapped(&self) -> bool {
-        self.file.buffer().is_mapped()
+        self.file.is_mapped()
     }
 
     #[getter]
     fn has_preamble(&self) -> bool {
-        self.file.has_preamble
+        self.file().has_preamble
     }
 
     #[getter]
     fn deflated(&self) -> bool {
-        self.file.deflated
+        self.file().deflated
     }
 
+    /// Whether `stop_before_pixels` or `stop_at` ended the scan before the end of the file.
     #[getter]
-    fn stopped_early(&self) -> bool {
-        self.file.stopped_early
+    fn stopped_early(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.whole(py)?.stopped_early)
     }
 
-    /// Bytes in the indexed stream.
+    /// Bytes in the indexed stream: the whole file's (read for the purpose).
     #[getter]
-    fn size(&self) -> usize {
-        self.file.bytes().len()
+    fn size(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.whole(py)?.bytes().len())
     }
 
-    /// What the scanner tolerated: (message, tag or None, offset) each.
-    fn warnings(&self) -> Vec<(String, Option<u32>, usize)> {
-        self.file.warnings.iter().map(|w| (w.message.clone(), w.tag.map(|t| t.0), w.offset)).collect()
+    /// What the scanner tolerated in the whole file: (message, tag or None, offset) each.
+    fn warnings(&self, py: Python<'_>) -> PyResult<Vec<(String, Option<u32>, usize)>> {
+        let file = self.whole(py)?;
+        Ok(file.warnings.iter().map(|w| (w.message.clone(), w.tag.map(|t| t.0), w.offset)).collect())
     }
 
     /// The element range of the file meta group.
     fn meta(&self) -> (u32, u32) {
-        (self.file.index.meta.start, self.file.index.meta.end)
+        let meta = &self.file().index.meta;
+        (meta.start, meta.end)
     }
 
     /// The element range of the top-level data set.
     fn root(&self) -> (u32, u32) {
-        (self.file.index.root.start, self.file.index.root.end)
+        let root = &self.file().index.root;
+        (root.start, root.end)
     }
 
     /// The index of `tag` in the data set `start..end`, if present.
-    fn find(&self, start: u32, end: u32, tag: u32) -> Option<u32> {
-        if start > end || end as usize > self.file.index.elements.len() {
-            return None;
+    fn find(&self, py: Python<'_>, start: u32, end: u32, tag: u32) -> PyResult<Option<u32>> {
+        let (file, range) = self.resolve(py, start, end, Some(tag))?;
+        if range.start > range.end || range.end as usize > file.index.elements.len() {
+            return Ok(None);
         }
-        self.file.index.find(&(start..end), Tag(tag))
+        Ok(file.index.find(&range, Tag(tag)))
     }
 
     /// The tags of the data set `start..end`, in order.
-    fn tags(&self, start: u32, end: u32) -> Vec<u32> {
-        let elements = self.file.index.elements.get(start as usize..end as usize).unwrap_or_default();
-        elements.iter().map(|e| e.tag.0).collect()
+    fn tags(&self, py: Python<'_>, start: u32, end: u32) -> PyResult<Vec<u32>> {
+        let (file, range) = self.resolve(py, start, end, None)?;
+        let elements = file.index.elements.get(range.start as usize..range.end as usize).unwrap_or_default();
+        Ok(elements.iter().map(|e| e.tag.0).collect())
     }
 
     /// (tag, VR, header offset, value offset, length as written, value bytes present, big endian).
@@ -184,14 +204,14 @@ impl NativeFile {
     /// The items of a sequence: (element start, element end, item offset) each.
     fn items(&self, index: usize) -> PyResult<Vec<(u32, u32, usize)>> {
         let Children::Items(range) = &self.element(index)?.children else { return Ok(Vec::new()) };
-        let items = &self.file.index.items[range.start as usize..range.end as usize];
+        let items = &self.file().index.items[range.start as usize..range.end as usize];
         Ok(items.iter().map(|item| (item.elements.start, item.elements.end, item.offset)).collect())
     }
 
     /// The items of encapsulated pixel data, offset table first: (offset, length) each.
     fn fragments(&self, index: usize) -> PyResult<Vec<(usize, usize)>> {
         let Children::Fragments(range) = &self.element(index)?.children else { return Ok(Vec::new()) };
-        let fragments = &self.file.index.fragments[range.start as usize..range.end as usize];
+        let fragments = &self.file().index.fragments[range.start as usize..range.end as usize];
         Ok(fragments.iter().map(|f| (f.offset, f.length)).collect())
     }
 
@@ -200,13 +220,13 @@ impl NativeFile {
     fn strings(&self, index: usize, charset: Option<&[u8]>) -> PyResult<Vec<String>> {
         let e = self.element(index)?;
         let charset = CharacterSet::from_value(charset.unwrap_or_default());
-        Ok(value::strings(self.file.value_bytes(e), e.vr, &charset))
+        Ok(value::strings(self.file().value_bytes(e), e.vr, &charset))
     }
 
     /// DS or IS values as numbers; a value that does not parse is returned as its string.
     fn numeric_strings<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyList>> {
         let e = self.element(index)?;
-        let texts = value::strings(self.file.value_bytes(e), e.vr, &CharacterSet::from_value(b""));
+        let texts = value::strings(self.file().value_bytes(e), e.vr, &CharacterSet::from_value(b""));
         let list = PyList::empty(py);
         for text in texts {
             match value::parse_numeric_string(&text, e.vr) {
@@ -221,7 +241,7 @@ impl NativeFile {
     /// The values of a binary number VR (US, SS, UL, SL, UV, SV, FL, FD, AT as ints).
     fn numbers<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyList>> {
         let e = self.element(index)?;
-        let (bytes, be) = (self.file.value_bytes(e), e.encoding.big_endian);
+        let (bytes, be) = (self.file().value_bytes(e), e.encoding.big_endian);
         match e.vr {
             Vr::US => PyList::new(py, value::binary_values::<u16>(bytes, be)),
             Vr::SS => PyList::new(py, value::binary_values::<i16>(bytes, be)),
@@ -240,28 +260,29 @@ impl NativeFile {
     fn value_array<'py>(slf: &Bound<'py, Self>, index: usize) -> PyResult<Bound<'py, PyArray1<u8>>> {
         let this = slf.get();
         let element = this.element(index)?;
-        let bytes = this.file.value_bytes(element);
+        let bytes = this.file().value_bytes(element);
         borrowed_array(slf, bytes)
     }
 
     /// A fragment's bytes as a read-only uint8 NumPy array (no copy).
     fn fragment_array<'py>(slf: &Bound<'py, Self>, offset: usize, length: usize) -> PyResult<Bound<'py, PyArray1<u8>>> {
-        let bytes = slf.get().file.bytes().get(offset..offset.saturating_add(length));
+        let bytes = slf.get().file().bytes().get(offset..offset.saturating_add(length));
         let bytes = bytes.ok_or_else(|| PyIndexError::new_err("fragment outside the file"))?;
         borrowed_array(slf, bytes)
     }
 
     /// The value's bytes, copied into a `bytes` object.
     fn value_bytes<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyBytes>> {
-        Ok(PyBytes::new(py, self.file.value_bytes(self.element(index)?)))
+        Ok(PyBytes::new(py, self.file().value_bytes(self.element(index)?)))
     }
 }
 
 /// A read-only array over `bytes`, which must lie inside the file held by `owner`.
 fn borrowed_array<'py>(owner: &Bound<'py, NativeFile>, bytes: &[u8]) -> PyResult<Bound<'py, PyArray1<u8>>> {
     let view = ArrayView1::from(bytes);
-    // SAFETY: `bytes` lives in the buffer of the `Arc<DicomFile>` that `owner` holds, which is
-    // never mutated; `owner` becomes the array's base and keeps it alive as long as the array.
+    // SAFETY: `bytes` lives in a buffer of the `LazyFile` that `owner` holds, which never
+    // mutates or drops one before itself; `owner` becomes the array's base and keeps it alive
+    // as long as the array.
     let array = unsafe { PyArray1::borrow_from_array(&view, owner.clone().into_any()) };
     array.call_method1("setflags", (false,))?;
     Ok(array)

@@ -11,9 +11,13 @@ mod pixels;
 
 use pyo3::prelude::*;
 
+// Headers are read, kept and dropped by the thousand. glibc's malloc hands freed memory back
+// to the kernel and faults it in again for the next batch; mimalloc keeps and reuses it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[pymodule(gil_used = false)]
 mod _native {
-    #[pymodule_export]
     #[pymodule_export]
     use crate::bulk::{list_files, scan};
     #[pymodule_export]

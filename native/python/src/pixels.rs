@@ -78,7 +78,8 @@ impl NativeFile {
     /// What the data set `start..end` says about its pixels (validated).
     #[pyo3(signature = (start, end, max_bytes = None))]
     fn pixel_info<'py>(&self, py: Python<'py>, start: u32, end: u32, max_bytes: Option<usize>) -> PyResult<Bound<'py, PyDict>> {
-        let info = PixelInfo::from_dataset(self.file(), &(start..end), max_bytes.unwrap_or(DEFAULT_MAX_PIXEL_BYTES))
+        let (file, range) = self.resolve(py, start, end, None)?;
+        let info = PixelInfo::from_dataset(file, &range, max_bytes.unwrap_or(DEFAULT_MAX_PIXEL_BYTES))
             .map_err(|e| to_py_err(py, &e, self.path_str()))?;
         info_dict(py, &info)
     }
@@ -98,9 +99,9 @@ impl NativeFile {
         max_bytes: Option<usize>,
     ) -> PyResult<Vec<String>> {
         let mut buffer = OutBuffer::new(out)?;
-        let file = self.file();
+        let (file, range) = self.resolve(py, start, end, None)?;
         let result = py.detach(move || -> Result<Vec<String>, Error> {
-            let info = PixelInfo::from_dataset(file, &(start..end), max_bytes.unwrap_or(DEFAULT_MAX_PIXEL_BYTES))?;
+            let info = PixelInfo::from_dataset(file, &range, max_bytes.unwrap_or(DEFAULT_MAX_PIXEL_BYTES))?;
             let mut warnings = info.warnings.clone();
             // SAFETY: `out` outlives this call (borrowed above) and is written only here.
             let bytes = unsafe { buffer.bytes() };

@@ -7,16 +7,19 @@
 mod preamble;
 mod scan;
 mod source;
+mod lazy;
 pub mod syntax;
 #[cfg(test)]
 mod tests;
 
 use std::ops::Range;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 use crate::tag::Tag;
 use crate::vr::Vr;
+pub use lazy::LazyFile;
 pub use source::Buffer;
 pub use syntax::Encoding;
 
@@ -152,6 +155,14 @@ pub struct Warning {
     pub offset: usize,
 }
 
+/// The unit of header reads: one page.
+const HEADER_READ_STEP: usize = 4096;
+/// The largest first read [`DicomFile::read_header`] learns to make.
+const MAX_HEADER_READ_HINT: usize = 256 * 1024;
+/// How many bytes the last header read needed, rounded up to a page: the size of the next
+/// first read.
+static HEADER_READ_HINT: AtomicUsize = AtomicUsize::new(4 * HEADER_READ_STEP);
+
 /// A scanned DICOM stream: its bytes and the index over them.
 pub struct DicomFile {
     data: Buffer,
@@ -166,6 +177,8 @@ pub struct DicomFile {
     pub deflated: bool,
     /// Whether scanning stopped early (at pixel data or at a requested tag).
     pub stopped_early: bool,
+    /// Bytes of the stream the scan covered: all of it, or up to the element it stopped at.
+    pub scanned_len: usize,
     pub warnings: Vec<Warning>,
 }
 
@@ -185,51 +198,60 @@ impl DicomFile {
     /// The map shows the file as it is on disk: a file that shrinks while mapped makes
     /// reads past its new end fault (SIGBUS). Use [`DicomFile::read`] for files others may change.
     pub fn open(path: &Path, options: &ParseOptions) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
-        let len = file.metadata().map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?.len();
-        if len == 0 {
-            // An empty file cannot be mapped on every platform; it is not DICOM anyway.
-            return Self::parse(Buffer::Owned(Vec::new()), options);
-        }
-        // SAFETY: the map is read-only and private to this object; the bytes are only ever read
-        // through bounds-checked slices. The one hazard, truncation of the file by another
-        // process, is documented above and avoided by `read`.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(format!("cannot map {}", path.display()), e))?;
-        Self::parse(Buffer::Mapped(map), options)
+        Self::parse(Buffer::map(path)?, options)
     }
 
     /// Read `path` into memory and scan it.
     pub fn read(path: &Path, options: &ParseOptions) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-        Self::parse(Buffer::Owned(bytes), options)
+        Self::parse(Buffer::read(path)?, options)
     }
 
     /// Read only as much of `path` as the scan needs, which `options` must bound
-    /// (`stop_before_pixels` or `stop_at`): the first 64 KiB, then four times more until the
-    /// scanner stops or the file ends. Returns the scanned file and the file's size.
+    /// (`stop_before_pixels` or `stop_at`): as many bytes as the last header read needed (a
+    /// series' files have headers of much the same size), then eight times more from the start
+    /// until the scanner stops or the file ends. Returns the scanned file and the file's size.
     ///
     /// With `read`, not a map: cheap for headers, and immune to the file shrinking meanwhile.
     pub fn read_header(path: &Path, options: &ParseOptions) -> Result<(Self, u64)> {
-        use std::io::Read;
-        const FIRST_READ: usize = 64 * 1024;
+        use std::io::{Read, Seek};
         let io_error = |e| Error::io(format!("cannot read {}", path.display()), e);
         let mut file = std::fs::File::open(path).map_err(io_error)?;
         let size = file.metadata().map_err(io_error)?.len();
-        let mut bytes = Vec::new();
-        let mut want = FIRST_READ;
+        let mut want = HEADER_READ_HINT.load(Ordering::Relaxed);
         loop {
-            let have = bytes.len();
-            // Size the buffer once: `read_to_end` would otherwise grow it step by step, a system
-            // call each time.
-            bytes.reserve_exact(want.min(usize::try_from(size).unwrap_or(usize::MAX)).saturating_sub(have) + 1);
-            (&mut file).take((want - have) as u64).read_to_end(&mut bytes).map_err(io_error)?;
-            let at_end = bytes.len() < want;
-            let buffer = Buffer::Owned(if at_end { std::mem::take(&mut bytes) } else { bytes.clone() });
-            match Self::parse(buffer, options) {
-                Ok(scanned) if at_end || scanned.stopped_early => return Ok((scanned, size)),
+            // One buffer of the final size and one `read` call where the kernel allows it;
+            // `read_to_end` would grow the buffer (and call `read`) step by step.
+            let mut bytes = vec![0; want.min(usize::try_from(size).unwrap_or(usize::MAX))];
+            let mut filled = 0;
+            while filled < bytes.len() {
+                match file.read(&mut bytes[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(io_error(e)),
+                }
+            }
+            bytes.truncate(filled);
+            let at_end = filled < want;
+            match Self::parse(Buffer::Owned(bytes), options) {
+                Ok(mut scanned) if at_end || scanned.stopped_early => {
+                    // The scan had to read the header of the element it stopped at, up to 12 bytes.
+                    let needed = (scanned.scanned_len + 12).next_multiple_of(HEADER_READ_STEP);
+                    HEADER_READ_HINT.store(needed.clamp(HEADER_READ_STEP, MAX_HEADER_READ_HINT), Ordering::Relaxed);
+                    // Keep the header, not the pixel bytes the read brought along.
+                    if let Buffer::Owned(bytes) = &mut scanned.data {
+                        bytes.truncate(scanned.scanned_len);
+                        bytes.shrink_to_fit();
+                    }
+                    return Ok((scanned, size));
+                }
                 Err(error) if at_end || error.kind != crate::error::ErrorKind::Truncated => return Err(error),
-                // A header cut by our own read, not by the file: read more.
-                _ => want = want.saturating_mul(4),
+                // A header cut by our own read, not by the file: read more. The first bytes
+                // are simply read again.
+                _ => {
+                    want = want.saturating_mul(8);
+                    file.rewind().map_err(io_error)?;
+                }
             }
         }
     }

@@ -55,11 +55,15 @@ pub(super) fn scan(data: Buffer, options: &ParseOptions) -> Result<DicomFile> {
         encoding = scanner.check_first_element(meta_end, encoding);
     }
     let root = scanner.scan_dataset(meta_end, data.len(), Level::Top, encoding, 0)?;
-    let Scanner { mut index, warnings, stopped_early, .. } = scanner;
+    let Scanner { mut index, warnings, stopped_early, saw_us_or_ss, .. } = scanner;
     index.meta = meta_range;
     index.root = root.range;
-    let root_range = index.root.clone();
-    settle_us_or_ss(&mut index, &data, root_range, 0);
+    // Give back what the capacity guess overshot: headers are kept by the thousand.
+    index.elements.shrink_to_fit();
+    if saw_us_or_ss {
+        let root_range = index.root.clone();
+        settle_us_or_ss(&mut index, &data, root_range, 0);
+    }
 
     Ok(DicomFile {
         data,
@@ -69,6 +73,39 @@ pub(super) fn scan(data: Buffer, options: &ParseOptions) -> Result<DicomFile> {
         has_preamble: start.has_preamble,
         deflated,
         stopped_early,
+        scanned_len: root.end_offset,
+        warnings,
+    })
+}
+
+/// Scan the rest of a file whose header, `header`, was scanned from the first bytes of the
+/// same file with `stop_before_pixels`. The header's index is kept element for element, so that
+/// positions handed out for it stay valid; what follows is added, and the top-level data set,
+/// completed, is added again at the end (its old range still names the same elements).
+pub(super) fn resume(header: &DicomFile, data: Buffer, options: &ParseOptions) -> Result<DicomFile> {
+    let resume_at = header.scanned_len;
+    if data.get(..resume_at) != Some(header.bytes().get(..resume_at).unwrap_or_default()) {
+        return Err(Error::invalid("the file changed after its header was read", None, 0));
+    }
+    let mut scanner = Scanner::new(&data, options);
+    scanner.index = header.index.clone();
+    scanner.warnings.clone_from(&header.warnings);
+    let base = scanner.pending.len();
+    scanner.pending.extend_from_slice(header.index.dataset(&header.index.root));
+    let root = scanner.continue_dataset(base, resume_at, data.len(), Level::Top, header.encoding, 0)?;
+    let Scanner { mut index, warnings, stopped_early, .. } = scanner;
+    index.root = root.range;
+    let root_range = index.root.clone();
+    settle_us_or_ss(&mut index, &data, root_range, 0);
+    Ok(DicomFile {
+        data,
+        index,
+        transfer_syntax: header.transfer_syntax.clone(),
+        encoding: header.encoding,
+        has_preamble: header.has_preamble,
+        deflated: header.deflated,
+        stopped_early,
+        scanned_len: root.end_offset,
         warnings,
     })
 }
@@ -134,6 +171,16 @@ enum Level {
     DelimitedItem,
 }
 
+/// What an item or delimiter tag does where a data element was expected.
+enum Delimiter {
+    /// Closes the item of undefined length being scanned.
+    EndsItem,
+    /// Closes the sequence around the item being scanned, whose own delimiter is missing.
+    EndsSequence,
+    /// Means nothing here: skipped with a warning.
+    Stray,
+}
+
 struct Scanned {
     range: Range<u32>,
     end_offset: usize,
@@ -154,19 +201,28 @@ struct Scanner<'a> {
     index: Index,
     warnings: Vec<Warning>,
     stopped_early: bool,
-    /// Emptied element buffers, reused for the next data set instead of allocating.
-    spare: Vec<Vec<Element>>,
+    /// Whether any element's VR waits for `settle_us_or_ss`.
+    saw_us_or_ss: bool,
+    /// The elements of the data sets being scanned, innermost last: a data set's elements
+    /// move to the index when it ends, so that each data set is one contiguous range there.
+    pending: Vec<Element>,
+    /// The same for the items of the sequences being scanned.
+    pending_items: Vec<Item>,
 }
 
 impl<'a> Scanner<'a> {
     fn new(data: &'a [u8], options: &'a ParseOptions) -> Self {
+        // Headers hold an element per 30 to 40 bytes; sizing the index once saves its regrowth.
+        let expected_elements = (data.len() / 32).clamp(16, 1024);
         Scanner {
             data,
             options,
-            index: Index::default(),
+            index: Index { elements: Vec::with_capacity(expected_elements), ..Index::default() },
             warnings: Vec::new(),
             stopped_early: false,
-            spare: Vec::new(),
+            saw_us_or_ss: false,
+            pending: Vec::with_capacity(256),
+            pending_items: Vec::new(),
         }
     }
 
@@ -193,7 +249,7 @@ impl<'a> Scanner<'a> {
     /// The file meta group: explicit VR LE by the standard, though some writers use implicit VR;
     /// read while the group is 0002, whatever the group length says.
     fn scan_meta(&mut self, start: usize) -> Result<Scanned> {
-        let mut elements = Vec::new();
+        let base = self.pending.len();
         let mut pos = start;
         while let Some(tag) = self.tag_at(pos, false) {
             if tag.group() != 0x0002 {
@@ -209,14 +265,15 @@ impl<'a> Scanner<'a> {
             let header = self.read_header(pos, self.data.len(), encoding)?;
             let element = self.read_element(pos, &header, self.data.len(), encoding, Level::Item, 0)?;
             pos = element.value_offset + element.value_len;
-            elements.push(element);
+            self.pending.push(element);
         }
-        self.check_group_length(&elements);
-        let range = self.append(elements, start);
+        self.check_group_length(base);
+        let range = self.finish_dataset(base, false, start);
         Ok(Scanned { range, end_offset: pos })
     }
 
-    fn check_group_length(&mut self, meta: &[Element]) {
+    fn check_group_length(&mut self, base: usize) {
+        let meta = &self.pending[base..];
         let Some(first) = meta.first().filter(|e| e.tag == Tag::new(0x0002, 0x0000) && e.value_len == 4) else {
             return;
         };
@@ -257,69 +314,84 @@ impl<'a> Scanner<'a> {
         Encoding { explicit_vr: is, big_endian: declared.big_endian }
     }
 
-    /// Append a finished data set's elements to the index, in tag order, and return their range.
-    fn append(&mut self, mut elements: Vec<Element>, offset: usize) -> Range<u32> {
-        if !elements.is_sorted_by_key(|e| e.tag) {
-            self.warn("elements are not in ascending tag order; sorted", elements.first().map(|e| e.tag), offset);
-            elements.sort_by_key(|e| e.tag);
-        }
-        if elements.windows(2).any(|w| w[0].tag == w[1].tag) {
-            self.warn("repeated tags in one data set; the last of each is kept", None, offset);
-            let mut deduped: Vec<Element> = Vec::with_capacity(elements.len());
-            for element in elements {
-                match deduped.last_mut() {
-                    Some(last) if last.tag == element.tag => *last = element,
-                    _ => deduped.push(element),
-                }
-            }
-            elements = deduped;
+    /// Move a finished data set's elements, `pending[base..]`, to the index, in tag order,
+    /// and return their range there. `ascending`: the scan saw strictly ascending tags, so
+    /// there is nothing to repair.
+    fn finish_dataset(&mut self, base: usize, ascending: bool, offset: usize) -> Range<u32> {
+        if !ascending {
+            self.repair_order(base, offset);
         }
         let start = self.index.elements.len() as u32;
-        self.index.elements.append(&mut elements);
-        self.spare.push(elements);
+        self.index.elements.extend(self.pending.drain(base..));
         start..self.index.elements.len() as u32
     }
 
-    /// Read the header at `pos`; `None` for a VR when it is implicit (or an item tag).
-    fn read_header(&self, pos: usize, end: usize, encoding: Encoding) -> Result<Header> {
-        let big_endian = encoding.big_endian;
-        let available = end.saturating_sub(pos);
-        let truncated = |needed: u64, tag: Option<Tag>| Error::truncated("element header", tag, pos, needed, available);
-        if available < 8 {
-            return Err(truncated(8, None));
+    /// Sort a data set written out of order and keep the last of repeated tags, with a warning.
+    #[cold]
+    fn repair_order(&mut self, base: usize, offset: usize) {
+        let elements = &mut self.pending[base..];
+        if !elements.is_sorted_by_key(|e| e.tag) {
+            let first = elements.first().map(|e| e.tag);
+            elements.sort_by_key(|e| e.tag);
+            self.warn("elements are not in ascending tag order; sorted", first, offset);
         }
-        let (Some(tag), Some(length32)) = (self.tag_at(pos, big_endian), self.u32_at(pos + 4, big_endian)) else {
-            return Err(truncated(8, None));
-        };
-        // Items and delimiters never carry a VR (PS3.5 7.5).
-        if tag.group() == 0xFFFE || !encoding.explicit_vr {
-            return Ok(Header { tag, vr: None, length: length32, size: 8 });
-        }
-        let code = [self.data[pos + 4], self.data[pos + 5]];
-        let Some(vr) = Vr::from_bytes(code) else {
-            return Err(Error::invalid(
-                format!("invalid VR {:?} in an explicit VR data set", String::from_utf8_lossy(&code)),
-                Some(tag),
-                pos + 4,
-            ));
-        };
-        if vr.has_long_length() {
-            if available < 12 {
-                return Err(truncated(12, Some(tag)));
+        if self.pending[base..].windows(2).any(|w| w[0].tag == w[1].tag) {
+            self.warn("repeated tags in one data set; the last of each is kept", None, offset);
+            let mut kept: Vec<Element> = Vec::with_capacity(self.pending.len() - base);
+            for element in self.pending.drain(base..) {
+                match kept.last_mut() {
+                    Some(last) if last.tag == element.tag => *last = element,
+                    _ => kept.push(element),
+                }
             }
-            let length = self.u32_at(pos + 8, big_endian).ok_or_else(|| truncated(12, Some(tag)))?;
-            Ok(Header { tag, vr: Some(vr), length, size: 12 })
-        } else {
-            let length = self.u16_at(pos + 6, big_endian).ok_or_else(|| truncated(8, Some(tag)))?;
-            Ok(Header { tag, vr: Some(vr), length: u32::from(length), size: 8 })
+            self.pending.append(&mut kept);
         }
     }
 
-    /// The VR the dictionary gives a tag, with the standard's alternatives settled the way
-    /// pydicom settles them for implicit VR data.
-    fn dictionary_vr(tag: Tag, length: u32) -> Option<Vr> {
-        let vr = dictionary::vr_of(tag.0)?;
-        match vr {
+    /// Read the header at `pos`; `None` for a VR when it is implicit (or an item tag).
+    #[inline]
+    fn read_header(&self, pos: usize, end: usize, encoding: Encoding) -> Result<Header> {
+        let Some(raw) = self.data.get(pos..end).and_then(<[u8]>::first_chunk::<8>) else {
+            return Err(Error::truncated("element header", None, pos, 8, end.saturating_sub(pos)));
+        };
+        let big_endian = encoding.big_endian;
+        let u16_at = |i: usize| {
+            let bytes = [raw[i], raw[i + 1]];
+            if big_endian { u16::from_be_bytes(bytes) } else { u16::from_le_bytes(bytes) }
+        };
+        let tag = Tag::new(u16_at(0), u16_at(2));
+        // Items and delimiters never carry a VR (PS3.5 7.5).
+        if tag.group() == 0xFFFE || !encoding.explicit_vr {
+            let bytes = [raw[4], raw[5], raw[6], raw[7]];
+            let length = if big_endian { u32::from_be_bytes(bytes) } else { u32::from_le_bytes(bytes) };
+            return Ok(Header { tag, vr: None, length, size: 8 });
+        }
+        let Some(vr) = Vr::from_bytes([raw[4], raw[5]]) else {
+            return Err(Self::invalid_vr(tag, [raw[4], raw[5]], pos));
+        };
+        if !vr.has_long_length() {
+            return Ok(Header { tag, vr: Some(vr), length: u32::from(u16_at(6)), size: 8 });
+        }
+        let Some(&bytes) = self.data.get(pos + 8..end).and_then(<[u8]>::first_chunk::<4>) else {
+            return Err(Error::truncated("element header", Some(tag), pos, 12, end.saturating_sub(pos)));
+        };
+        let length = if big_endian { u32::from_be_bytes(bytes) } else { u32::from_le_bytes(bytes) };
+        Ok(Header { tag, vr: Some(vr), length, size: 12 })
+    }
+
+    #[cold]
+    fn invalid_vr(tag: Tag, code: [u8; 2], pos: usize) -> Error {
+        Error::invalid(
+            format!("invalid VR {:?} in an explicit VR data set", String::from_utf8_lossy(&code)),
+            Some(tag),
+            pos + 4,
+        )
+    }
+
+    /// The VR the dictionary's entry `entry` gives a tag, with the standard's alternatives
+    /// settled the way pydicom settles them for implicit VR data.
+    fn dictionary_vr(entry: Option<&str>, tag: Tag, length: u32) -> Option<Vr> {
+        match entry? {
             // Settled once the whole stream is read: see `settle_us_or_ss`.
             "US or SS" => Some(Vr::US),
             // Encapsulated pixel data is OB (PS3.5 A.4); native pixel data in implicit VR is OW.
@@ -331,9 +403,17 @@ impl<'a> Scanner<'a> {
 
     /// Scan a data set from `pos` up to `end`, recursing into sequences.
     fn scan_dataset(&mut self, start: usize, end: usize, level: Level, encoding: Encoding, depth: u32) -> Result<Scanned> {
-        let mut elements = self.spare.pop().unwrap_or_default();
+        self.continue_dataset(self.pending.len(), start, end, level, encoding, depth)
+    }
+
+    /// Scan the rest of a data set, from `start` up to `end`, whose first elements, if any,
+    /// are `pending[base..]`.
+    fn continue_dataset(&mut self, base: usize, start: usize, end: usize, level: Level, encoding: Encoding, depth: u32) -> Result<Scanned> {
         let mut pos = start;
         let mut delimited = false;
+        // Strictly ascending tags, as the standard requires: then `finish_dataset` has nothing to repair.
+        let mut ascending = true;
+        let mut previous_tag = self.pending[base..].last().map_or(-1, |e| i64::from(e.tag.0));
         while pos < end {
             let remaining = end - pos;
             // A few zero bytes at the end are padding; anything else is a header cut short.
@@ -344,46 +424,66 @@ impl<'a> Scanner<'a> {
             }
             let header = self.read_header(pos, end, encoding)?;
             let tag = header.tag;
-            if tag == Tag::ITEM_DELIMITER {
-                if level == Level::DelimitedItem {
-                    pos += 8;
-                    delimited = true;
-                    break;
+            if tag.group() == 0xFFFE {
+                match self.item_tag_in_dataset(tag, pos, level)? {
+                    Some(Delimiter::EndsItem) => {
+                        pos += 8;
+                        delimited = true;
+                        break;
+                    }
+                    Some(Delimiter::EndsSequence) => break,
+                    Some(Delimiter::Stray) => {
+                        pos += 8;
+                        continue;
+                    }
+                    None => {}
                 }
-                self.warn("stray Item Delimitation Item skipped", Some(tag), pos);
-                pos += 8;
-                continue;
-            }
-            if tag == Tag::SEQUENCE_DELIMITER {
-                if level == Level::DelimitedItem {
-                    // The item's delimiter is missing; the sequence ends here. Leave it for the sequence.
-                    self.warn("item ends without an Item Delimitation Item", Some(tag), pos);
-                    break;
-                }
-                self.warn("stray Sequence Delimitation Item skipped", Some(tag), pos);
-                pos += 8;
-                continue;
-            }
-            if tag == Tag::ITEM {
-                return Err(Error::invalid("an Item tag where a data element was expected", Some(tag), pos));
             }
             if level == Level::Top && self.should_stop(tag) {
                 self.stopped_early = true;
                 break;
             }
             let element = self.read_element(pos, &header, end, encoding, level, depth)?;
+            ascending &= i64::from(tag.0) > previous_tag;
+            previous_tag = i64::from(tag.0);
             pos = element.value_offset + element.value_len;
             if element.length == UNDEFINED_LENGTH {
                 // Step over the Sequence Delimitation Item that closed it (absent only at the end).
                 pos = (pos + 8).min(end);
             }
-            elements.push(element);
+            self.pending.push(element);
         }
         if level == Level::DelimitedItem && !delimited {
             self.warn("item of undefined length has no Item Delimitation Item", None, pos);
         }
-        let range = self.append(elements, start);
+        let range = self.finish_dataset(base, ascending, start);
         Ok(Scanned { range, end_offset: pos })
+    }
+
+    /// What an item or delimiter tag met where a data element was expected means here;
+    /// `None` for other tags of group FFFE, which are read as elements.
+    #[cold]
+    fn item_tag_in_dataset(&mut self, tag: Tag, pos: usize, level: Level) -> Result<Option<Delimiter>> {
+        let found = if tag == Tag::ITEM_DELIMITER {
+            if level == Level::DelimitedItem {
+                return Ok(Some(Delimiter::EndsItem));
+            }
+            self.warn("stray Item Delimitation Item skipped", Some(tag), pos);
+            Delimiter::Stray
+        } else if tag == Tag::SEQUENCE_DELIMITER {
+            if level == Level::DelimitedItem {
+                // The item's delimiter is missing; the sequence ends here. Leave it for the sequence.
+                self.warn("item ends without an Item Delimitation Item", Some(tag), pos);
+                return Ok(Some(Delimiter::EndsSequence));
+            }
+            self.warn("stray Sequence Delimitation Item skipped", Some(tag), pos);
+            Delimiter::Stray
+        } else if tag == Tag::ITEM {
+            return Err(Error::invalid("an Item tag where a data element was expected", Some(tag), pos));
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(found))
     }
 
     fn should_stop(&self, tag: Tag) -> bool {
@@ -394,13 +494,41 @@ impl<'a> Scanner<'a> {
 
     /// Read one element whose header is at `pos`. The returned element's value ends at
     /// `value_offset + value_len`, followed by a delimiter when the length was undefined.
+    #[inline]
     fn read_element(&mut self, pos: usize, header: &Header, end: usize, encoding: Encoding, level: Level, depth: u32) -> Result<Element> {
+        // Most elements: a VR in the file, not a sequence, an even length that fits (which
+        // rules out the odd undefined length).
+        if let Some(vr) = header.vr.filter(|&vr| vr != Vr::UN && vr != Vr::SQ) {
+            let value_offset = pos + header.size;
+            let value_len = header.length as usize;
+            if value_len % 2 == 0 && value_len <= end.saturating_sub(value_offset) {
+                return Ok(Element {
+                    tag: header.tag,
+                    vr,
+                    encoding,
+                    header_offset: pos,
+                    value_offset,
+                    length: header.length,
+                    value_len,
+                    children: Children::None,
+                    us_or_ss: false,
+                });
+            }
+        }
+        self.read_any_element(pos, header, end, encoding, level, depth)
+    }
+
+    /// `read_element` for everything else: implicit VR, UN, sequences, undefined and odd
+    /// lengths, values that overrun.
+    #[inline(never)]
+    fn read_any_element(&mut self, pos: usize, header: &Header, end: usize, encoding: Encoding, level: Level, depth: u32) -> Result<Element> {
         let &Header { tag, vr, length, size } = header;
         let header_vr_unknown = matches!(vr, None | Some(Vr::UN));
+        let entry = if header_vr_unknown { dictionary::vr_of(tag.0) } else { None };
         let value_offset = pos + size;
         let mut value_encoding = encoding;
         let vr = match vr {
-            Some(Vr::UN) if !tag.is_private() || tag.is_private_creator() => match Self::dictionary_vr(tag, length) {
+            Some(Vr::UN) if !tag.is_private() || tag.is_private_creator() => match Self::dictionary_vr(entry, tag, length) {
                 // A public tag sent as UN: its value is in the dictionary VR, and a sequence's
                 // items are implicit VR little endian (PS3.5 6.2.2).
                 Some(Vr::SQ) => {
@@ -411,14 +539,15 @@ impl<'a> Scanner<'a> {
                 _ => Vr::UN,
             },
             Some(vr) => vr,
-            None => match Self::dictionary_vr(tag, length) {
+            None => match Self::dictionary_vr(entry, tag, length) {
                 Some(vr) => vr,
                 // Unknown tags with undefined length in implicit VR can only be sequences.
                 None if length == UNDEFINED_LENGTH => Vr::SQ,
                 None => Vr::UN,
             },
         };
-        let us_or_ss = header_vr_unknown && dictionary::vr_of(tag.0) == Some("US or SS");
+        let us_or_ss = entry == Some("US or SS");
+        self.saw_us_or_ss |= us_or_ss;
         let mut element = Element {
             tag,
             vr,
@@ -493,7 +622,7 @@ impl<'a> Scanner<'a> {
     /// Scan the items of a sequence. With `defined_end` the sequence has a length and ends
     /// there; otherwise it ends at a Sequence Delimitation Item, whose offset is returned.
     fn scan_sequence(&mut self, start: usize, end: usize, defined_end: Option<usize>, encoding: Encoding, depth: u32) -> Result<(Range<u32>, usize)> {
-        let mut items = Vec::new();
+        let base = self.pending_items.len();
         let mut pos = start;
         loop {
             if defined_end == Some(pos) {
@@ -520,10 +649,10 @@ impl<'a> Scanner<'a> {
                 self.scan_dataset(item_start, item_end, Level::Item, encoding, depth)?
             };
             pos = scanned.end_offset;
-            items.push(Item { offset: item_start - 8, length, elements: scanned.range });
+            self.pending_items.push(Item { offset: item_start - 8, length, elements: scanned.range });
         }
         let first = self.index.items.len() as u32;
-        self.index.items.append(&mut items);
+        self.index.items.extend(self.pending_items.drain(base..));
         Ok((first..self.index.items.len() as u32, pos))
     }
 

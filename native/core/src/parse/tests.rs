@@ -343,3 +343,106 @@ fn arbitrary_bytes_never_panic() {
         })
         .unwrap();
 }
+
+/// A file on disk for the tests that open paths; removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, bytes: &[u8]) -> Self {
+        let path = std::env::temp_dir().join(format!("dicodec-{}-{name}.dcm", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        TempFile(path)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Patient Name and a sequence, then pixel data, then a sequence and padding after it.
+fn file_with_elements_after_the_pixels() -> Vec<u8> {
+    let header = [
+        explicit(0x0010_0010, b"PN", b"Doe^J "),
+        undefined_sequence(0x0040_0275, b"SQ", &[explicit(0x0040_0009, b"SH", b"ST")]),
+    ]
+    .concat();
+    let pixels = explicit(0x7FE0_0010, b"OW", &[1, 2, 3, 4]);
+    let trailer = [
+        undefined_sequence(0xFFFA_FFFA, b"SQ", &[explicit(0x0400_0015, b"CS", b"MD")]),
+        explicit(0xFFFC_FFFC, b"OB", &[0, 0]),
+    ]
+    .concat();
+    part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &[header, pixels, trailer].concat())
+}
+
+fn tags_of(file: &DicomFile, range: &Range<u32>) -> Vec<u32> {
+    file.index.dataset(range).iter().map(|e| e.tag.0).collect()
+}
+
+#[test]
+fn header_first_files_read_the_rest_on_demand_and_keep_positions() {
+    let temp = TempFile::new("lazy", &file_with_elements_after_the_pixels());
+    let lazy = LazyFile::open(&temp.0, &ParseOptions::default(), true).unwrap();
+    let header = lazy.current();
+    assert!(!header.buffer().is_mapped(), "the header is read, not mapped");
+    let header_root = header.index.root.clone();
+    let header_elements = header.index.elements.clone();
+    assert_eq!(tags_of(header, &header_root), [0x0010_0010, 0x0040_0275]);
+
+    // A tag before the pixel data: the header answers, nothing more is read.
+    let (file, range) = lazy.resolve(header_root.clone(), Some(Tag::new(0x0010, 0x0010))).unwrap();
+    assert!(file.index.find(&range, Tag::new(0x0010, 0x0010)).is_some());
+    assert!(!lazy.current().buffer().is_mapped());
+
+    // The pixel data, or the list of every tag: the whole file, mapped.
+    let (whole, range) = lazy.resolve(header_root.clone(), Some(Tag::PIXEL_DATA)).unwrap();
+    assert!(whole.buffer().is_mapped());
+    assert!(whole.index.find(&range, Tag::PIXEL_DATA).is_some());
+    let (whole, range) = lazy.resolve(header_root.clone(), None).unwrap();
+    assert_eq!(tags_of(whole, &range), [0x0010_0010, 0x0040_0275, 0x7FE0_0010, 0xFFFA_FFFA, 0xFFFC_FFFC]);
+    // Positions handed out for the header name the same elements in the whole file.
+    assert_eq!(whole.index.elements[..header_elements.len()], header_elements[..]);
+    assert_eq!(tags_of(whole, &header_root), [0x0010_0010, 0x0040_0275]);
+
+    // The same data set a plain open finds.
+    let plain = DicomFile::open(&temp.0, &ParseOptions::default()).unwrap();
+    assert_eq!(tags_of(&plain, &plain.index.root), tags_of(whole, &range));
+    let nested = |file: &DicomFile, range: &Range<u32>| -> Vec<Vec<u32>> {
+        file.index
+            .dataset(range)
+            .iter()
+            .filter(|e| e.vr == Vr::SQ)
+            .flat_map(|e| items(file, e).iter().map(|item| tags_of(file, &item.elements)).collect::<Vec<_>>())
+            .collect()
+    };
+    assert_eq!(nested(&plain, &plain.index.root), nested(whole, &range));
+}
+
+#[test]
+fn header_first_reads_stay_whole_where_they_must() {
+    let temp = TempFile::new("eager", &file_with_elements_after_the_pixels());
+    // Without a map the file is read at once (immune to later changes); with a stop option
+    // the header is all there is.
+    let read = LazyFile::open(&temp.0, &ParseOptions::default(), false).unwrap();
+    assert_eq!(tags_of(read.current(), &read.current().index.root).len(), 5);
+    let stop = ParseOptions { stop_before_pixels: true, ..ParseOptions::default() };
+    let header = LazyFile::open(&temp.0, &stop, true).unwrap();
+    let (file, range) = header.resolve(header.current().index.root.clone(), None).unwrap();
+    assert_eq!(tags_of(file, &range), [0x0010_0010, 0x0040_0275]);
+}
+
+#[test]
+fn a_file_changed_after_its_header_was_read_is_an_error() {
+    let bytes = file_with_elements_after_the_pixels();
+    let temp = TempFile::new("changed", &bytes);
+    let lazy = LazyFile::open(&temp.0, &ParseOptions::default(), true).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"Doe^J ").unwrap();
+    let mut changed = bytes.clone();
+    changed[at] = b'R';
+    std::fs::write(&temp.0, changed).unwrap();
+    let error = lazy.whole().unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Invalid);
+    assert!(error.to_string().contains("changed"), "{error}");
+}
