@@ -81,6 +81,28 @@ def test_sequences_are_lists_of_datasets():
     assert 0x00100022 in walked  # inside the items
 
 
+def test_data_sets_are_freed_without_the_garbage_collector():
+    """Elements, items and data sets refer to each other without cycles, so a file's buffers
+    go the moment its last data set does, not when the collector next runs."""
+    gc.collect()
+    gc.disable()
+    try:
+        ds = dicodec.dcmread(CT)
+        kept = [element.value for _ds, element in ds.walk()]
+        items = ds.OtherPatientIDsSequence
+        assert items[0].parent is ds and ds.file_meta.TransferSyntaxUID
+        del ds, items, kept
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_an_item_outlives_its_parent():
+    item = dicodec.dcmread(CT).OtherPatientIDsSequence[1]
+    gc.collect()
+    assert item.parent is None and item.PatientID == "1234ABCD"
+
+
 def test_file_meta_and_transfer_syntax():
     ds = dicodec.dcmread(CT)
     assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"

@@ -8,6 +8,7 @@ memory map.
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
@@ -21,6 +22,8 @@ __all__ = ["dcmread", "Dataset", "DataElement", "FileDataset", "Warning"]
 
 _STRING_VRS = frozenset("AE AS CS DA DT TM UI SH LO UC LT ST UT UR".split())
 _NUMERIC_STRING_VRS = frozenset(("DS", "IS"))
+#: The VRs whose decoding needs the Specific Character Set (a sequence passes it to its items).
+_CHARSET_VRS = _STRING_VRS | {"PN", "SQ"}
 _BINARY_VRS = frozenset("US SS UL SL UV SV FL FD AT".split())
 _BULK_DTYPES = {
     "OB": "u1",
@@ -54,19 +57,32 @@ class DataElement:
     length as written (``0xFFFFFFFF`` for undefined length).
     """
 
-    __slots__ = ("_dataset", "_index", "tag", "VR", "offset", "value_offset", "length", "_value")
+    # An element holds what decoding needs, not its data set: the data set caches its
+    # elements, and a reference back would make a cycle that only the garbage collector frees
+    # (keeping each file's buffers alive until it runs).
+    __slots__ = (
+        "_native", "_index", "tag", "VR", "offset", "value_offset", "length", "_present", "_big_endian",
+        "_charset", "_owner", "_value",
+    )
 
     _UNSET: Any = object()
 
-    def __init__(self, dataset: "Dataset", index: int) -> None:
-        tag, vr, header_offset, value_offset, length, _present, _big = dataset._native.element_info(index)
-        self._dataset = dataset
+    def __init__(self, dataset: "Dataset", index: int, info: Optional[Tuple[int, str, int, int, int, int, bool]] = None) -> None:
+        if info is None:
+            info = dataset._native.element_info(index)
+        tag, vr, header_offset, value_offset, length, present, big_endian = info
+        self._native = dataset._native
         self._index = index
+        # Text is decoded with its data set's character set; a sequence's items inherit it.
+        self._charset = dataset._character_set() if vr in _CHARSET_VRS else b""
+        self._owner = weakref.ref(dataset) if vr == "SQ" else None
         self.tag = Tag(tag)
         self.VR: str = vr
         self.offset: int = header_offset
         self.value_offset: int = value_offset
         self.length: int = length
+        self._present: int = present
+        self._big_endian: bool = big_endian
         self._value = DataElement._UNSET
 
     @property
@@ -83,7 +99,7 @@ class DataElement:
     def value(self) -> Any:
         """The decoded value (decoded on first access, then kept)."""
         if self._value is DataElement._UNSET:
-            self._value = self._dataset._decode(self._index, self.VR)
+            self._value = _decode(self)
         return self._value
 
     @property
@@ -101,7 +117,7 @@ class DataElement:
     @property
     def raw_bytes(self) -> bytes:
         """The value's bytes as written in the stream (a copy)."""
-        return self._dataset._native.value_bytes(self._index)
+        return self._native.value_bytes(self._index)
 
     def __repr__(self) -> str:
         value = self.value
@@ -123,7 +139,7 @@ class Dataset:
     ``ds[(0x0010, 0x0010)]``; ``in``, ``len``, ``get`` and iteration in tag order.
     """
 
-    __slots__ = ("_native", "_start", "_end", "_parent", "_only", "_elements", "_charset", "__weakref__")
+    __slots__ = ("_native", "_start", "_end", "_parent", "_inherited_charset", "_only", "_elements", "_charset", "__weakref__")
 
     def __init__(
         self,
@@ -132,11 +148,14 @@ class Dataset:
         end: int,
         parent: Optional["Dataset"] = None,
         only: Optional[frozenset] = None,
+        inherited_charset: bytes = b"",
     ) -> None:
         self._native = native
         self._start = start
         self._end = end
-        self._parent = parent
+        # Weak, as pydicom's: the parent caches its sequences, which hold this item.
+        self._parent = None if parent is None else weakref.ref(parent)
+        self._inherited_charset = inherited_charset
         self._only = only
         self._elements: Dict[int, DataElement] = {}
         self._charset: Optional[bytes] = None
@@ -151,10 +170,12 @@ class Dataset:
     def _element(self, tag: int) -> Optional[DataElement]:
         element = self._elements.get(tag)
         if element is None:
-            index = self._index_of(tag)
-            if index is None:
+            if self._only is not None and tag not in self._only:
                 return None
-            element = self._elements[tag] = DataElement(self, index)
+            found = self._native.lookup(self._start, self._end, tag)
+            if found is None:
+                return None
+            element = self._elements[tag] = DataElement(self, *found)
         return element
 
     def __getitem__(self, key: TagLike) -> DataElement:
@@ -245,42 +266,9 @@ class Dataset:
     def _character_set(self) -> bytes:
         if self._charset is None:
             index = self._index_of(_SPECIFIC_CHARACTER_SET)
-            if index is not None:
-                self._charset = self._native.value_bytes(index)
-            elif self._parent is not None:
-                self._charset = self._parent._character_set()
-            else:
-                self._charset = b""
+            self._charset = self._inherited_charset if index is None else self._native.value_bytes(index)
         return self._charset
 
-    def _decode(self, index: int, vr: str) -> Any:
-        native = self._native
-        if vr in _STRING_VRS:
-            values = native.strings(index, self._character_set())
-            return _collapse(values, "")
-        if vr == "PN":
-            names = [PersonName(n) for n in native.strings(index, self._character_set())]
-            return _collapse(names, PersonName(""))
-        if vr in _NUMERIC_STRING_VRS:
-            # As pydicom: None for a zero-length value, "" for one that is only padding.
-            present = native.element_info(index)[5]
-            return _collapse(native.numeric_strings(index), "" if present else None)
-        if vr in _BINARY_VRS:
-            _, _, _, _, _, present, big_endian = native.element_info(index)
-            if vr != "AT" and present // int(_NUMBER_DTYPES[vr][1]) > LONG_BINARY_VM:
-                return _bulk_view(native, index, _NUMBER_DTYPES[vr], big_endian)
-            numbers = native.numbers(index)
-            if vr == "AT":
-                numbers = [Tag(t) for t in numbers]
-            return _collapse(numbers, None)
-        if vr == "SQ":
-            return [Dataset(native, start, end, parent=self) for start, end, _offset in native.items(index)]
-        if vr in _BULK_DTYPES:
-            _, _, _, _, _, present, big_endian = native.element_info(index)
-            if present == 0:
-                return None
-            return _bulk_view(native, index, _BULK_DTYPES[vr], big_endian)
-        raise DicomError(f"no decoder for VR {vr!r}", native.path, None, None)
 
     # -- pixels ------------------------------------------------------------------------------
 
@@ -307,8 +295,9 @@ class Dataset:
 
     @property
     def parent(self) -> Optional["Dataset"]:
-        """The data set holding the sequence this item is in (None at the top level)."""
-        return self._parent
+        """The data set holding the sequence this item is in (None at the top level, or once
+        that data set is gone)."""
+        return None if self._parent is None else self._parent()
 
     def __repr__(self) -> str:
         return "\n".join(_tree_lines(self, 0))
@@ -379,16 +368,49 @@ class FileDataset(Dataset):
         return [Warning(m, None if t is None else Tag(t), o) for m, t, o in self._native.warnings()]
 
     def close(self) -> None:
-        """Drop this data set's hold on the file. Values already taken stay valid."""
+        """Drop this data set's hold on the file. Values and elements already taken stay
+        valid (and keep the file open while they live)."""
         if self._file_meta is not None:
             self._file_meta._native = None  # type: ignore[assignment]
+            self._file_meta._elements.clear()
         self._native = None  # type: ignore[assignment]
+        self._elements.clear()
 
     def __enter__(self) -> "FileDataset":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+
+def _decode(element: DataElement) -> Any:
+    """The value of ``element``, decoded from its file."""
+    native, index, vr = element._native, element._index, element.VR
+    if vr in _STRING_VRS:
+        return _collapse(native.strings(index, element._charset), "")
+    if vr == "PN":
+        names = [PersonName(n) for n in native.strings(index, element._charset)]
+        return _collapse(names, PersonName(""))
+    if vr in _NUMERIC_STRING_VRS:
+        # As pydicom: None for a zero-length value, "" for one that is only padding.
+        return _collapse(native.numeric_strings(index), "" if element._present else None)
+    if vr in _BINARY_VRS:
+        if vr != "AT" and element._present // int(_NUMBER_DTYPES[vr][1]) > LONG_BINARY_VM:
+            return _bulk_view(native, index, _NUMBER_DTYPES[vr], element._big_endian)
+        numbers = native.numbers(index)
+        if vr == "AT":
+            numbers = [Tag(t) for t in numbers]
+        return _collapse(numbers, None)
+    if vr == "SQ":
+        owner = element._owner() if element._owner is not None else None
+        items = native.items(index)
+        return [Dataset(native, start, end, parent=owner, inherited_charset=element._charset) for start, end, _offset in items]
+    if vr in _BULK_DTYPES:
+        if element._present == 0:
+            return None
+        return _bulk_view(native, index, _BULK_DTYPES[vr], element._big_endian)
+    raise DicomError(f"no decoder for VR {vr!r}", native.path, None, None)
 
 
 def _collapse(values: List[Any], empty: Any) -> Any:

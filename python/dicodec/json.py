@@ -89,7 +89,7 @@ def _number(value: Any, vr: str, element: "DataElement") -> Any:
 
         raise DicomError(
             f"{vr} value {value!r} is not a number and has no DICOM JSON form",
-            element._dataset._native.path if element._dataset._native is not None else None,
+            element._native.path if element._native is not None else None,
             int(element.tag),
             element.offset,
         ) from exc

@@ -113,6 +113,11 @@ impl NativeFile {
 
 type ElementTuple = (u32, &'static str, usize, usize, u32, usize, bool);
 
+/// (tag, VR, header offset, value offset, length as written, value bytes present, big endian).
+fn info_tuple(e: &Element) -> ElementTuple {
+    (e.tag.0, e.vr.as_str(), e.header_offset, e.value_offset, e.length, e.value_len, e.encoding.big_endian)
+}
+
 #[pymethods]
 impl NativeFile {
     /// The path it was read from, or the name given to `parse_bytes`.
@@ -188,6 +193,15 @@ impl NativeFile {
         Ok(file.index.find(&range, Tag(tag)))
     }
 
+    /// `find` and `element_info` in one call: (index, *element info) of `tag`, if present.
+    fn lookup(&self, py: Python<'_>, start: u32, end: u32, tag: u32) -> PyResult<Option<(usize, ElementTuple)>> {
+        let (file, range) = self.resolve(py, start, end, Some(tag))?;
+        if range.start > range.end || range.end as usize > file.index.elements.len() {
+            return Ok(None);
+        }
+        Ok(file.index.find(&range, Tag(tag)).map(|index| (index as usize, info_tuple(&file.index.elements[index as usize]))))
+    }
+
     /// The tags of the data set `start..end`, in order.
     fn tags(&self, py: Python<'_>, start: u32, end: u32) -> PyResult<Vec<u32>> {
         let (file, range) = self.resolve(py, start, end, None)?;
@@ -197,8 +211,7 @@ impl NativeFile {
 
     /// (tag, VR, header offset, value offset, length as written, value bytes present, big endian).
     fn element_info(&self, index: usize) -> PyResult<ElementTuple> {
-        let e = self.element(index)?;
-        Ok((e.tag.0, e.vr.as_str(), e.header_offset, e.value_offset, e.length, e.value_len, e.encoding.big_endian))
+        Ok(info_tuple(self.element(index)?))
     }
 
     /// The items of a sequence: (element start, element end, item offset) each.
