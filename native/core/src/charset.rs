@@ -509,6 +509,12 @@ fn python_codec(name: &str) -> Option<Codec> {
 
 /// Decode `bytes` with `codec` into `out`; `false` if anything was replaced.
 fn decode_with(codec: Codec, bytes: &[u8], out: &mut String) -> bool {
+    // ASCII reads the same in every codec here that has no escape state; it is the usual case.
+    if bytes.is_ascii() && !matches!(codec, Codec::Iso2022Jp | Codec::Iso2022Jp2) {
+        // `is_ascii` makes the conversion infallible.
+        out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+        return true;
+    }
     match codec {
         Codec::Latin1 => {
             out.extend(bytes.iter().map(|&b| char::from(b)));

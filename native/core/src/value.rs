@@ -16,6 +16,11 @@ fn trim_padding(bytes: &[u8]) -> &[u8] {
 
 /// Bytes of the default repertoire, read as ISO 8859-1 so that no byte is ever lost.
 fn latin1(bytes: &[u8]) -> String {
+    // Nearly always ASCII, which is the same bytes in UTF-8: copy them whole.
+    if bytes.is_ascii() {
+        // `is_ascii` above makes this infallible.
+        return String::from_utf8(bytes.to_vec()).unwrap_or_default();
+    }
     bytes.iter().map(|&b| char::from(b)).collect()
 }
 
