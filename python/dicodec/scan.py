@@ -23,21 +23,18 @@ __all__ = ["scan", "list_files"]
 PathsOrDirs = Union[str, "os.PathLike[str]", Iterable[Union[str, "os.PathLike[str]"]]]
 
 
-def _validity(pa, valid: np.ndarray) -> "Optional[pa.Buffer]":
-    if valid.all():
-        return None
-    return pa.py_buffer(np.packbits(valid, bitorder="little"))
-
-
 def _column(pa, kind: str, arrays: Sequence[np.ndarray]) -> "pa.Array":
     valid = arrays[-1]
     n = len(valid)
-    nulls = int(n - valid.sum())
-    bitmap = _validity(pa, valid)
+    nulls = n - int(np.count_nonzero(valid))
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
     if kind == "text":
         offsets, data = arrays[0], arrays[1]
-        array = pa.Array.from_buffers(pa.large_string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], nulls)
-        return array.cast(pa.string())
+        if len(data) < 2**31:
+            # Arrow's plain string type has 32-bit offsets: narrowing them here is far cheaper
+            # than a cast of the whole column.
+            return pa.Array.from_buffers(pa.string(), n, [bitmap, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)], nulls)
+        return pa.Array.from_buffers(pa.large_string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], nulls)
     if kind == "int":
         return pa.Array.from_buffers(pa.int64(), n, [bitmap, pa.py_buffer(arrays[0])], nulls)
     if kind == "float":
