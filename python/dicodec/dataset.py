@@ -22,8 +22,9 @@ __all__ = ["dcmread", "Dataset", "DataElement", "FileDataset", "Warning"]
 
 _STRING_VRS = frozenset("AE AS CS DA DT TM UI SH LO UC LT ST UT UR".split())
 _NUMERIC_STRING_VRS = frozenset(("DS", "IS"))
-#: The VRs whose decoding needs the Specific Character Set (a sequence passes it to its items).
-_CHARSET_VRS = _STRING_VRS | {"PN", "SQ"}
+#: The VRs whose decoding needs the Specific Character Set (a sequence passes it to its
+#: items); the other string VRs are in the default repertoire (PS3.5 6.1.2.3).
+_CHARSET_VRS = frozenset("SH LO UC ST LT UT PN SQ".split())
 _BINARY_VRS = frozenset("US SS UL SL UV SV FL FD AT".split())
 _BULK_DTYPES = {
     "OB": "u1",
