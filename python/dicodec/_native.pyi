@@ -83,6 +83,7 @@ def open(
     stop_at: Optional[int] = None,
     force: bool = False,
     mmap: bool = True,
+    header_first: bool = True,
 ) -> NativeFile: ...
 def parse_bytes(
     data: Union[bytes, bytearray, memoryview],

@@ -121,11 +121,14 @@ class _Pixels:
 
 
 def _as_dataset(src: PixelSource) -> "Dataset":
-    from .dataset import Dataset, dcmread
+    from .dataset import Dataset, FileDataset, dcmread
 
     if isinstance(src, Dataset):
         return src
-    return dcmread(src)
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return dcmread(src)
+    # A path given for its pixels: index the whole file at once, not the header first.
+    return FileDataset(_native.open(os.fspath(src), header_first=False))
 
 
 def pixel_array(

@@ -49,10 +49,10 @@ fn options(stop_before_pixels: bool, stop_at: Option<u32>, force: bool) -> Parse
 /// Scan the file at `path` with the GIL released: its header now, the rest (memory-mapped
 /// unless `mmap` is false) when first needed.
 #[pyfunction]
-#[pyo3(signature = (path, *, stop_before_pixels = false, stop_at = None, force = false, mmap = true))]
-pub fn open(py: Python<'_>, path: PathBuf, stop_before_pixels: bool, stop_at: Option<u32>, force: bool, mmap: bool) -> PyResult<NativeFile> {
+#[pyo3(signature = (path, *, stop_before_pixels = false, stop_at = None, force = false, mmap = true, header_first = true))]
+pub fn open(py: Python<'_>, path: PathBuf, stop_before_pixels: bool, stop_at: Option<u32>, force: bool, mmap: bool, header_first: bool) -> PyResult<NativeFile> {
     let options = options(stop_before_pixels, stop_at, force);
-    let scanned = py.detach(|| LazyFile::open(&path, &options, mmap));
+    let scanned = py.detach(|| if header_first { LazyFile::open(&path, &options, mmap) } else { LazyFile::open_whole(&path, &options, mmap) });
     let path = path.to_string_lossy().into_owned();
     match scanned {
         Ok(file) => Ok(NativeFile { file, path: Some(path) }),

@@ -57,6 +57,13 @@ impl LazyFile {
         Ok(LazyFile { header, rest: Some(Rest { path: path.to_owned(), options: options.clone() }), whole: OnceLock::new() })
     }
 
+    /// Open `path` and index all of it now, memory-mapped when `mmap` is true (else read):
+    /// for callers that came for the pixel data.
+    pub fn open_whole(path: &Path, options: &ParseOptions, mmap: bool) -> Result<Self> {
+        let whole = if mmap { DicomFile::open(path, options) } else { DicomFile::read(path, options) };
+        Ok(Self::from(whole?))
+    }
+
     /// The file as far as it has been read: the header, or the whole file once it was needed.
     #[must_use]
     pub fn current(&self) -> &DicomFile {
