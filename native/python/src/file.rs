@@ -98,6 +98,15 @@ impl NativeFile {
         resolved.map_err(|e| to_py_err(py, e, self.path_str()))
     }
 
+    /// The file that answers for `tag` in the data set `start..end`, and the tag's index there.
+    fn located(&self, py: Python<'_>, start: u32, end: u32, tag: u32) -> PyResult<Option<(&DicomFile, u32)>> {
+        let (file, range) = self.resolve(py, start, end, Some(tag))?;
+        if range.start > range.end || range.end as usize > file.index.elements.len() {
+            return Ok(None);
+        }
+        Ok(file.index.find(&range, Tag(tag)).map(|index| (file, index)))
+    }
+
     /// The whole file, reading the rest of it if needed.
     fn whole(&self, py: Python<'_>) -> PyResult<&DicomFile> {
         py.detach(|| self.file.whole()).map_err(|e| to_py_err(py, e, self.path_str()))
@@ -188,20 +197,13 @@ impl NativeFile {
 
     /// The index of `tag` in the data set `start..end`, if present.
     fn find(&self, py: Python<'_>, start: u32, end: u32, tag: u32) -> PyResult<Option<u32>> {
-        let (file, range) = self.resolve(py, start, end, Some(tag))?;
-        if range.start > range.end || range.end as usize > file.index.elements.len() {
-            return Ok(None);
-        }
-        Ok(file.index.find(&range, Tag(tag)))
+        Ok(self.located(py, start, end, tag)?.map(|(_, index)| index))
     }
 
     /// `find` and `element_info` in one call: (index, *element info) of `tag`, if present.
     fn lookup(&self, py: Python<'_>, start: u32, end: u32, tag: u32) -> PyResult<Option<(usize, ElementTuple)>> {
-        let (file, range) = self.resolve(py, start, end, Some(tag))?;
-        if range.start > range.end || range.end as usize > file.index.elements.len() {
-            return Ok(None);
-        }
-        Ok(file.index.find(&range, Tag(tag)).map(|index| (index as usize, info_tuple(&file.index.elements[index as usize]))))
+        let found = self.located(py, start, end, tag)?;
+        Ok(found.map(|(file, index)| (index as usize, info_tuple(&file.index.elements[index as usize]))))
     }
 
     /// The tags of the data set `start..end`, in order.

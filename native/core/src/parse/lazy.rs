@@ -42,13 +42,13 @@ impl LazyFile {
             return Ok(Self::from(DicomFile::read_header(path, options)?.0));
         }
         if !mmap {
-            return Ok(Self::from(DicomFile::read(path, options)?));
+            return Self::open_whole(path, options, false);
         }
         let header_options = ParseOptions { stop_before_pixels: true, ..options.clone() };
         let (header, _size) = DicomFile::read_header(path, &header_options)?;
         if header.deflated {
             // Offsets point into the inflated stream: a header-first read gains nothing.
-            return Ok(Self::from(DicomFile::open(path, options)?));
+            return Self::open_whole(path, options, true);
         }
         if !header.stopped_early {
             // No pixel data: the header read was the whole file.
