@@ -15,6 +15,7 @@ import collections.abc
 import datetime
 import functools
 import importlib
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -52,6 +53,8 @@ class Inputs:
 
     #: Files, as strings (every library takes those).
     paths: List[str] = field(default_factory=list)
+    #: A folder to walk instead of ``paths``, for bulk scans of a tree.
+    root: str = ""
     #: Frame indices to decode, for per-frame work.
     frames: Tuple[int, ...] = ()
     #: Encoded frames (one fragment each), for codec-only work.
@@ -163,6 +166,22 @@ def resident(output: Any) -> Any:
     return output
 
 
+def walk(root: str) -> List[str]:
+    """The files under ``root``, depth first with entries sorted by name: ``dicodec.scan``'s order."""
+    files: List[str] = []
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        if entry.is_dir():
+            files.extend(walk(entry.path))
+        elif entry.is_file():
+            files.append(entry.path)
+    return files
+
+
+def _files(inputs: Inputs) -> List[str]:
+    """The files of a bulk scan: the tree walked (inside the timed call), or the paths given."""
+    return walk(inputs.root) if inputs.root else inputs.paths
+
+
 def _header_tags(tags: Iterable[int]) -> List[int]:
     """The data set's tags as a header scan should see them: no file meta, no pixel data."""
     return [int(t) for t in tags if 0x0002FFFF < int(t) < PIXEL_DATA]
@@ -246,17 +265,17 @@ def dicodec_codec(kind: str) -> Contender:
     return Contender("dicodec", ("dicodec",), make, role=DICODEC)
 
 
-def dicodec_scan() -> Contender:
-    """``dicodec.scan(paths, tags=keywords)``: a pyarrow Table."""
+def dicodec_scan(threads: Optional[int] = None, role: str = DICODEC) -> Contender:
+    """``dicodec.scan(paths or folder, tags=keywords)``: a pyarrow Table."""
 
     def make(inputs: Inputs) -> Call:
         scan = dicodec_api("scan")
-        return lambda: scan(inputs.paths, tags=list(inputs.keywords))
+        return lambda: scan(inputs.root or inputs.paths, tags=list(inputs.keywords), threads=threads)
 
     def extract(table: Any) -> Dict[str, list]:
         return {name: [canonical(v) for v in table.column(name).to_pylist()] for name in table.column_names}
 
-    return Contender("dicodec", ("dicodec", "pyarrow"), make, extract, DICODEC)
+    return Contender(_threads_label(threads), ("dicodec", "pyarrow"), make, extract, role)
 
 
 def _threads_label(threads: Optional[int]) -> str:
@@ -303,21 +322,52 @@ def pydicom_scan() -> Contender:
     """``pydicom.dcmread(path, stop_before_pixels=True, specific_tags=keywords)`` into columns."""
 
     def make(inputs: Inputs) -> Call:
-        from pydicom import dcmread
+        import pydicom  # noqa: F401  (the import is not part of the timed call)
+
+        keywords = list(inputs.keywords)
+        return lambda: _pydicom_columns(_files(inputs), keywords)
+
+    return Contender("pydicom", ("pydicom",), make, _canonical_columns)
+
+
+def _pydicom_columns(paths: List[str], keywords: List[str]) -> Dict[str, list]:
+    """``keywords`` of every file in ``paths`` as pydicom reads them (a pool worker's task too)."""
+    from pydicom import dcmread
+
+    columns: Dict[str, list] = {k: [] for k in keywords}
+    for p in paths:
+        ds = dcmread(p, stop_before_pixels=True, specific_tags=keywords)
+        for k in keywords:
+            columns[k].append(ds.get(k))
+    return columns
+
+
+#: Files per task of the pydicom process pool: large enough that dispatch is a small cost.
+POOL_CHUNK = 200
+#: The pool's workers: one a core, as the bulk-scan target compares per core.
+POOL_WORKERS = os.cpu_count() or 1
+POOL_LABEL = f"pydicom ({POOL_WORKERS} processes)"
+
+
+def pydicom_scan_pool() -> Contender:
+    """``_pydicom_columns`` over a ``ProcessPoolExecutor`` with a worker per core, the usual way
+    to spread pydicom over a machine; the pool is started inside the call, as a script would."""
+
+    def make(inputs: Inputs) -> Call:
+        from concurrent.futures import ProcessPoolExecutor
 
         keywords = list(inputs.keywords)
 
         def run() -> Dict[str, list]:
-            columns: Dict[str, list] = {k: [] for k in keywords}
-            for p in inputs.paths:
-                ds = dcmread(p, stop_before_pixels=True, specific_tags=keywords)
-                for k in keywords:
-                    columns[k].append(ds.get(k))
-            return columns
+            paths = _files(inputs)
+            chunks = [paths[i : i + POOL_CHUNK] for i in range(0, len(paths), POOL_CHUNK)]
+            with ProcessPoolExecutor(POOL_WORKERS) as pool:
+                parts = list(pool.map(_pydicom_columns, chunks, [keywords] * len(chunks)))
+            return {k: [v for part in parts for v in part[k]] for k in keywords}
 
         return run
 
-    return Contender("pydicom", ("pydicom",), make, _canonical_columns)
+    return Contender(POOL_LABEL, ("pydicom",), make, _canonical_columns)
 
 
 def _pydicom_plugins(encoding: str, build: Callable[[Callable[..., Any], Inputs], Call]) -> List[Contender]:
@@ -477,12 +527,13 @@ def gdcm_scan() -> Contender:
         tags = [(k, _gdcm_tag(t)) for k, t in inputs.keywords.items()]
 
         def run() -> Dict[str, list]:
+            paths = _files(inputs)
             scanner = gdcm.Scanner()
             for _, tag in tags:
                 scanner.AddTag(tag)
-            if not scanner.Scan(inputs.paths):
+            if not scanner.Scan(paths):
                 raise RuntimeError("gdcm.Scanner failed")
-            return {k: [scanner.GetValue(p, tag) for p in inputs.paths] for k, tag in tags}
+            return {k: [scanner.GetValue(p, tag) for p in paths] for k, tag in tags}
 
         return run
 
@@ -542,7 +593,7 @@ def dicomsdl_scan() -> Contender:
 
         def run() -> Dict[str, list]:
             columns: Dict[str, list] = {k: [] for k in inputs.keywords}
-            for p in inputs.paths:
+            for p in _files(inputs):
                 ds = dicomsdl.open(p, load_until=last)
                 for k in inputs.keywords:
                     columns[k].append(getattr(ds, k))
@@ -645,7 +696,7 @@ def sitk_scan() -> Contender:
         def run() -> Dict[str, list]:
             columns: Dict[str, list] = {k: [] for k in inputs.keywords}
             reader = sitk.ImageFileReader()
-            for p in inputs.paths:
+            for p in _files(inputs):
                 reader.SetFileName(p)
                 reader.ReadImageInformation()
                 for k, key in keys:

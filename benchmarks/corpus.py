@@ -65,6 +65,8 @@ class CorpusSpec:
     us_frames: int = 40
     us_rows: int = 480
     us_columns: int = 640
+    #: Files in the scan tree: the CT series again and again, one folder a series.
+    tree_files: int = 10_000
     seed: int = 20240611
 
     def key(self) -> str:
@@ -76,7 +78,9 @@ class CorpusSpec:
 #: The corpus of a full comparison.
 FULL = CorpusSpec()
 #: A small corpus for the quick mode and the pytest-benchmark suites (built in seconds).
-QUICK = CorpusSpec(ct_slices=3, ct_size=256, mf_frames=12, mf_size=128, us_frames=3, us_rows=240, us_columns=320)
+QUICK = CorpusSpec(
+    ct_slices=3, ct_size=256, mf_frames=12, mf_size=128, us_frames=3, us_rows=240, us_columns=320, tree_files=30
+)
 
 
 class Corpus:
@@ -109,6 +113,15 @@ class Corpus:
         data = (self.root / "frames" / f"{dataset}-{encoding}.bin").read_bytes()
         ends = np.cumsum(self.manifest["datasets"][dataset]["frame_lengths"][encoding]).tolist()
         return [data[start:end] for start, end in zip([0] + ends[:-1], ends)]
+
+    @property
+    def tree_files(self) -> int:
+        """How many files :meth:`tree` holds."""
+        return int(self.manifest["spec"]["tree_files"])
+
+    def tree(self) -> Path:
+        """The scan tree: ``tree_files`` CT files in one folder a series (see :func:`_write_tree`)."""
+        return self.root / "tree"
 
     def truth(self, dataset: str) -> np.ndarray:
         """The pixels ``dataset`` was encoded from: (files or frames, rows, columns[, samples])."""
@@ -573,8 +586,24 @@ def _write_corpus(spec: CorpusSpec, root: Path) -> None:
             ratios[encoding] = round(decoded / encoded, 3)
         datasets[name] = {"files": files, "ratios": ratios, "frame_lengths": frame_lengths,
                           "shape": list(truth[name].shape), "dtype": truth[name].dtype.str}
+    _write_tree(spec, root, [root / p for p in datasets["ct"]["files"]["native"]])
     manifest = {"version": CORPUS_VERSION, "spec": dataclasses.asdict(spec), "encoders": encoders, "datasets": datasets}
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1))
+
+
+def _write_tree(spec: CorpusSpec, root: Path, series: List[Path]) -> None:
+    """``spec.tree_files`` files for the bulk-scan workload: ``tree/series-NNNN/NNNN.dcm``, the CT
+    series over and over. They are hard links where the file system has them (so that 10,000
+    files cost no disk), copies elsewhere; every path is opened and read on its own either way."""
+    for i in range(spec.tree_files):
+        folder = root / "tree" / f"series-{i // len(series):04d}"
+        if i % len(series) == 0:
+            folder.mkdir(parents=True)
+        source, target = series[i % len(series)], folder / f"{i % len(series):04d}.dcm"
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
 
 
 def _imagecodecs_name() -> str:

@@ -175,6 +175,9 @@ def _header_workloads() -> List[Workload]:
     def one_file(corpus: Corpus) -> c.Inputs:
         return c.Inputs(paths=[str(corpus.path("ct"))], keywords=TAG_KEYWORD)
 
+    def tree(corpus: Corpus) -> c.Inputs:
+        return c.Inputs(root=str(corpus.tree()), keywords=SCAN_KEYWORDS)
+
     def files(corpus: Corpus, inputs: c.Inputs) -> Work:
         return Work(files=len(inputs.paths), items=len(inputs.paths))
 
@@ -196,6 +199,13 @@ def _header_workloads() -> List[Workload]:
             "scan", "bulk scan", f"CT series: {len(SCAN_KEYWORDS)} tags of every file into columns", "files/s", "file",
             paths, files,
             (c.dicodec_scan(), c.pydicom_scan(), c.dicomsdl_scan(), c.gdcm_scan(), c.sitk_scan()),
+            same_columns, needs=(("ct", "native"),), resident=False,
+        ),
+        Workload(
+            "scan-tree", "bulk scan", f"a tree of CT series: {len(SCAN_KEYWORDS)} tags of every file into columns",
+            "files/s", "file", tree, lambda corpus, inputs: Work(files=corpus.tree_files, items=corpus.tree_files),
+            (c.dicodec_scan(), c.dicodec_scan(threads=1, role=c.VARIANT), c.pydicom_scan_pool(), c.dicomsdl_scan(),
+             c.gdcm_scan()),
             same_columns, needs=(("ct", "native"),), resident=False,
         ),
     ]
