@@ -115,20 +115,36 @@ pub struct Row {
     pub cells: Vec<Cell>,
 }
 
-/// Lists the files under `roots` (files are taken as they are; directories walked, recursively
-/// or not), sorted within each directory so the order is stable.
+/// Lists the files under `roots`: files are taken as they are, directories walked (recursively
+/// or not) with their entries sorted by name, sub-directories read on rayon's threads. Links to
+/// files are followed, links to directories are not (so a link loop cannot trap the walk), and
+/// special files (FIFOs, sockets, devices) are left out since reading them could block. A
+/// directory that cannot be read is listed itself, so that its error gets a row.
 #[must_use]
 pub fn collect_files(roots: &[PathBuf], recursive: bool) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for root in roots {
-        if root.is_dir() {
-            let walker = walkdir::WalkDir::new(root).sort_by_file_name().max_depth(if recursive { usize::MAX } else { 1 });
-            files.extend(walker.into_iter().filter_map(std::result::Result::ok).filter(|e| e.file_type().is_file()).map(walkdir::DirEntry::into_path));
-        } else {
-            files.push(root.clone());
-        }
-    }
-    files
+    roots.iter().flat_map(|root| if root.is_dir() { walk(root, recursive) } else { vec![root.clone()] }).collect()
+}
+
+fn walk(dir: &Path, recursive: bool) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir).and_then(Iterator::collect::<std::io::Result<Vec<_>>>) else {
+        return vec![dir.to_path_buf()];
+    };
+    let mut entries: Vec<(PathBuf, std::fs::FileType)> =
+        entries.into_iter().filter_map(|entry| Some((entry.path(), entry.file_type().ok()?))).collect();
+    entries.sort_unstable_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
+    entries
+        .into_par_iter()
+        .flat_map_iter(|(path, kind)| {
+            let regular = kind.is_file() || (kind.is_symlink() && path.metadata().is_ok_and(|m| m.is_file()));
+            if regular {
+                vec![path]
+            } else if recursive && kind.is_dir() {
+                walk(&path, recursive)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect()
 }
 
 /// Scan `files` on rayon's threads: one row per file, in order.
@@ -176,6 +192,7 @@ fn cell_of(file: &DicomFile, element: &Element, kind: Kind, charset: &CharacterS
             Vr::SS => value::binary_values::<i16>(bytes, big_endian).into_iter().map(f64::from).collect(),
             Vr::UL => value::binary_values::<u32>(bytes, big_endian).into_iter().map(f64::from).collect(),
             Vr::SL => value::binary_values::<i32>(bytes, big_endian).into_iter().map(f64::from).collect(),
+            Vr::DS | Vr::IS => value::number_texts(bytes).filter_map(|s| value::parse_ds(s?)).collect(),
             _ => value::strings(bytes, element.vr, charset).iter().filter_map(|s| value::parse_ds(s)).collect(),
         }
     };
@@ -184,13 +201,17 @@ fn cell_of(file: &DicomFile, element: &Element, kind: Kind, charset: &CharacterS
             Vr::SQ => Cell::Null,
             vr if vr.is_bulk() || vr.binary_width().is_some() => Cell::Null,
             _ => {
-                let values = value::strings(bytes, element.vr, charset);
-                if values.is_empty() { Cell::Null } else { Cell::Text(values.join("\\")) }
+                let mut values = value::strings(bytes, element.vr, charset);
+                match values.len() {
+                    0 => Cell::Null,
+                    1 => values.pop().map_or(Cell::Null, Cell::Text),
+                    _ => Cell::Text(values.join("\\")),
+                }
             }
         },
         Kind::Int => {
             let first = match element.vr {
-                Vr::IS => value::strings(bytes, element.vr, charset).first().and_then(|s| value::parse_is(s)),
+                Vr::IS => value::number_texts(bytes).next().flatten().and_then(value::parse_is),
                 Vr::US => value::binary_values::<u16>(bytes, big_endian).first().map(|&v| i64::from(v)),
                 Vr::SS => value::binary_values::<i16>(bytes, big_endian).first().map(|&v| i64::from(v)),
                 Vr::UL => value::binary_values::<u32>(bytes, big_endian).first().map(|&v| i64::from(v)),
@@ -363,5 +384,34 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].error.as_ref().unwrap().0, ErrorKind::Invalid);
         assert_eq!(rows[0].file_size, Some(5));
+    }
+
+    #[test]
+    fn walk_order_links_and_special_files() {
+        let dir = std::env::temp_dir().join(format!("dicodec-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for sub in ["b/inner", "a", "c"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        for file in ["z.dcm", "b/inner/x", "b/m", "b0", "a/1"] {
+            std::fs::write(dir.join(file), b"x").unwrap();
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.join("b0"), dir.join("c/link-to-file")).unwrap();
+            std::os::unix::fs::symlink(&dir, dir.join("c/loop")).unwrap();
+            std::process::Command::new("mkfifo").arg(dir.join("c/fifo")).status().unwrap();
+        }
+        let names = |files: Vec<PathBuf>| -> Vec<String> {
+            files.iter().map(|p| p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned()).collect()
+        };
+        let mut expected = vec!["a/1", "b/inner/x", "b/m", "b0"];
+        if cfg!(unix) {
+            expected.push("c/link-to-file");
+        }
+        expected.push("z.dcm");
+        assert_eq!(names(collect_files(&[dir.clone()], true)), expected);
+        assert_eq!(names(collect_files(&[dir.clone()], false)), ["b0", "z.dcm"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

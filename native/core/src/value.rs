@@ -77,6 +77,13 @@ pub fn strings(bytes: &[u8], vr: Vr, charset: &CharacterSet) -> Vec<String> {
     }
 }
 
+/// The values of a DS or IS element as text, without copying: padding stripped, split at the
+/// backslashes. A value that is not ASCII is None (it cannot be a number anyway).
+pub fn number_texts(bytes: &[u8]) -> impl Iterator<Item = Option<&str>> {
+    let trimmed = trim_padding(bytes);
+    trimmed.split(|&b| b == b'\\').filter(move |_| !trimmed.is_empty()).map(|v| if v.is_ascii() { std::str::from_utf8(v).ok() } else { None })
+}
+
 /// A Decimal String value (PS3.5 6.2: leading and trailing spaces allowed).
 #[must_use]
 pub fn parse_ds(text: &str) -> Option<f64> {
@@ -191,6 +198,9 @@ mod tests {
         assert_eq!(parse_ds("-0.25"), Some(-0.25));
         assert_eq!(parse_ds("inf"), None);
         assert_eq!(parse_ds(""), None);
+        let texts: Vec<_> = number_texts(b" 1.5\\-2\\\xb5\\ 3 \0").collect();
+        assert_eq!(texts, [Some(" 1.5"), Some("-2"), None, Some(" 3")]);
+        assert_eq!(number_texts(b"  ").count(), 0);
         assert_eq!(parse_is(" 42"), Some(42));
         assert_eq!(parse_is("-7"), Some(-7));
         assert_eq!(parse_is("12.0"), Some(12));

@@ -157,6 +157,8 @@ pub struct Warning {
 
 /// The unit of header reads: one page.
 const HEADER_READ_STEP: usize = 4096;
+/// Spare bytes a header buffer may keep rather than be copied into a smaller one.
+const SHRINK_ABOVE: usize = 16 * 1024;
 /// The largest first read [`DicomFile::read_header`] learns to make.
 const MAX_HEADER_READ_HINT: usize = 256 * 1024;
 /// How many bytes the last header read needed, rounded up to a page: the size of the next
@@ -219,29 +221,25 @@ impl DicomFile {
         let size = file.metadata().map_err(io_error)?.len();
         let mut want = HEADER_READ_HINT.load(Ordering::Relaxed);
         loop {
-            // One buffer of the final size and one `read` call where the kernel allows it;
-            // `read_to_end` would grow the buffer (and call `read`) step by step.
-            let mut bytes = vec![0; want.min(usize::try_from(size).unwrap_or(usize::MAX))];
-            let mut filled = 0;
-            while filled < bytes.len() {
-                match file.read(&mut bytes[filled..]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(io_error(e)),
-                }
-            }
-            bytes.truncate(filled);
+            // One buffer of the final size, not zeroed, and one `read` call where the kernel
+            // allows it (`Take` ends the read at the limit without another call).
+            let limit = want.min(usize::try_from(size).unwrap_or(usize::MAX));
+            let mut bytes = Vec::with_capacity(limit);
+            (&mut file).take(limit as u64).read_to_end(&mut bytes).map_err(io_error)?;
+            let filled = bytes.len();
             let at_end = filled < want;
             match Self::parse(Buffer::Owned(bytes), options) {
                 Ok(mut scanned) if at_end || scanned.stopped_early => {
                     // The scan had to read the header of the element it stopped at, up to 12 bytes.
                     let needed = (scanned.scanned_len + 12).next_multiple_of(HEADER_READ_STEP);
                     HEADER_READ_HINT.store(needed.clamp(HEADER_READ_STEP, MAX_HEADER_READ_HINT), Ordering::Relaxed);
-                    // Keep the header, not the pixel bytes the read brought along.
+                    // Keep the header, not the pixel bytes the read brought along (giving back
+                    // the memory only when that is worth a copy).
                     if let Buffer::Owned(bytes) = &mut scanned.data {
                         bytes.truncate(scanned.scanned_len);
-                        bytes.shrink_to_fit();
+                        if bytes.capacity() - bytes.len() > SHRINK_ABOVE {
+                            bytes.shrink_to_fit();
+                        }
                     }
                     return Ok((scanned, size));
                 }
