@@ -52,7 +52,9 @@ def test_one_volume_per_series_with_its_metadata(dicom_tree, ingested):
         array = np.load(out / "series" / f"{series.uid}.npy")
         np.testing.assert_array_equal(array, np.stack(series.pixels))
         meta = json.loads((out / "series" / f"{series.uid}.json").read_text())
-        assert [item["path"] for item in meta["instances"]] == [str(p) for p in series.paths]
+        # One entry a slice: a multi-frame file is named once for each of its frames.
+        slices = [str(p) for p in series.paths for _ in range(len(series.pixels) // len(series.paths))]
+        assert [item["path"] for item in meta["instances"]] == slices
         assert meta["source_files"] == sorted(str(p) for p in series.paths)
         assert meta["shape"] == list(array.shape) and meta["dtype"] == array.dtype.str
     volume = read_series(dicom_tree.series["mr"].paths)

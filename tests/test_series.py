@@ -162,10 +162,79 @@ def test_a_file_stored_twice_counts_once():
 
 def test_multi_frame_file_keeps_stored_order_with_a_warning(dicom_tree):
     series = dicom_tree.series["multiframe"]
-    with pytest.warns(SeriesWarning, match="multi-frame"):
+    with pytest.warns(SeriesWarning, match="multi-frame file without per-frame plane positions"):
         volume = read_series(series.paths)
     np.testing.assert_array_equal(volume.array, np.stack(series.pixels))
-    assert volume.affine is None and volume.positions is None
+    assert volume.affine is None and volume.positions is None and volume.frames == (0, 1, 2, 3)
+
+
+def enhanced_ct(path, positions, *, slopes=None, tilt_free=True):
+    """An Enhanced CT file written by pydicom: one frame a position, stored in the order given,
+    orientation and pixel measures in the shared functional groups, positions (and rescale
+    values, when given) per frame."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    rng = np.random.default_rng(len(positions))
+    frames = rng.integers(-1000, 3000, (len(positions), 12, 10)).astype(np.int16)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.SeriesInstanceUID, ds.Modality = generate_uid(), "CT"
+    orientation = Dataset()
+    orientation.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    measures = Dataset()
+    measures.PixelSpacing, measures.SliceThickness = [0.5, 0.6], 2.0
+    shared = Dataset()
+    shared.PlaneOrientationSequence = [orientation]
+    shared.PixelMeasuresSequence = [measures]
+    ds.SharedFunctionalGroupsSequence = [shared]
+    items = []
+    for number, z in enumerate(positions):
+        position = Dataset()
+        position.ImagePositionPatient = [-10.0, 20.0, z]
+        item = Dataset()
+        item.PlanePositionSequence = [position]
+        if slopes is not None:
+            rescale = Dataset()
+            rescale.RescaleSlope, rescale.RescaleIntercept, rescale.RescaleType = slopes[number], -1024, "HU"
+            item.PixelValueTransformationSequence = [rescale]
+        items.append(item)
+    ds.PerFrameFunctionalGroupsSequence = items
+    ds.NumberOfFrames, ds.Rows, ds.Columns = len(positions), 12, 10
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+    ds.PixelData = frames.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return frames
+
+
+def test_enhanced_multi_frame_is_sorted_by_its_per_frame_positions(tmp_path):
+    positions = [7.5, -2.5, 5.0, 0.0, 2.5]
+    frames = enhanced_ct(tmp_path / "enhanced.dcm", positions, slopes=[1.0, 2.0, 0.5, 1.0, 4.0])
+    volume = read_series([tmp_path / "enhanced.dcm"])
+    order = np.argsort(positions)
+    np.testing.assert_array_equal(volume.array, frames[order])
+    assert volume.frames == tuple(int(i) for i in order)
+    assert volume.files == (str(tmp_path / "enhanced.dcm"),) * 5
+    np.testing.assert_allclose(volume.positions, sorted(positions))
+    assert volume.spacing == (2.5, 0.5, 0.6)
+    # Index (k, j, i) -> LPS: k along z by 2.5 mm from the lowest frame, j down the rows (y), i along x.
+    np.testing.assert_allclose(volume.affine @ [2, 3, 4, 1], [-10.0 + 4 * 0.6, 20.0 + 3 * 0.5, -2.5 + 2 * 2.5, 1])
+    rescaled = read_series([tmp_path / "enhanced.dcm"], rescale=True)
+    slopes = np.array([1.0, 2.0, 0.5, 1.0, 4.0])[order]
+    np.testing.assert_array_equal(rescaled.array, (frames[order] * slopes[:, None, None] - 1024).astype(np.float32))
+    assert [item["frame"] for item in volume.metadata()["instances"]] == list(volume.frames)
+
+
+def test_enhanced_multi_frame_with_two_frames_at_one_position_does_not_stack(tmp_path):
+    enhanced_ct(tmp_path / "enhanced.dcm", [0.0, 2.5, 2.5, 5.0])
+    with pytest.raises(SeriesError, match="frame 1 and .* frame 2"):
+        read_series([tmp_path / "enhanced.dcm"])
 
 
 def test_metadata_is_json(dicom_tree):

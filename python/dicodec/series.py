@@ -80,11 +80,16 @@ class Volume:
     (``nan`` where the files do not say). ``affine`` is the 4x4 matrix that maps array indices
     ``(k, j, i, 1)`` to patient coordinates (LPS, mm), or None when the files carry no
     position, orientation or pixel spacing. ``files`` and ``sop_instance_uids`` are in slice
-    order and ``positions`` holds each slice's position along the slice normal (None without
-    geometry). ``warnings`` lists what was reported as :class:`SeriesWarning`.
+    order (for a multi-frame file, its path once a frame), ``frames`` holds each slice's frame
+    number in its file (None for single-frame files) and ``positions`` each slice's position
+    along the slice normal (None without geometry). ``warnings`` lists what was reported as
+    :class:`SeriesWarning`.
     """
 
-    __slots__ = ("array", "spacing", "affine", "files", "sop_instance_uids", "positions", "series_uid", "rescaled", "warnings")
+    __slots__ = (
+        "array", "spacing", "affine", "files", "frames", "sop_instance_uids", "positions", "series_uid", "rescaled",
+        "warnings",
+    )
 
     def __init__(
         self,
@@ -97,11 +102,13 @@ class Volume:
         series_uid: Optional[str],
         rescaled: bool,
         warnings: Sequence[str] = (),
+        frames: Optional[Sequence[int]] = None,
     ) -> None:
         self.array = array
         self.spacing = spacing
         self.affine = affine
         self.files = tuple(files)
+        self.frames = None if frames is None else tuple(frames)
         self.sop_instance_uids = tuple(sop_instance_uids)
         self.positions = positions
         self.series_uid = series_uid
@@ -120,6 +127,7 @@ class Volume:
             return None if math.isnan(value) else float(value)
 
         positions = [None] * len(self.files) if self.positions is None else [float(p) for p in self.positions]
+        frames = [None] * len(self.files) if self.frames is None else list(self.frames)
         return {
             "series_uid": self.series_uid,
             "shape": list(self.array.shape),
@@ -128,8 +136,8 @@ class Volume:
             "spacing": [number(s) for s in self.spacing],
             "affine": None if self.affine is None else self.affine.tolist(),
             "instances": [
-                {"path": path, "SOPInstanceUID": uid, "position": position}
-                for path, uid, position in zip(self.files, self.sop_instance_uids, positions)
+                {"path": path, "frame": frame, "SOPInstanceUID": uid, "position": position}
+                for path, frame, uid, position in zip(self.files, frames, self.sop_instance_uids, positions)
             ],
             "warnings": list(self.warnings),
         }
@@ -176,10 +184,65 @@ def _rows(table: "pa.Table") -> List[Dict[str, Any]]:
 
 
 def _first(value: Any) -> Optional[float]:
-    """A scalar from a scan cell that may be a number, a list of numbers or null."""
-    if isinstance(value, list):
+    """A scalar from a scan cell (or a data set value) that may be a number, a list of numbers
+    or null."""
+    if isinstance(value, (list, tuple)):
         value = value[0] if value else None
     return None if value is None else float(value)
+
+
+def _name(row: Dict[str, Any]) -> str:
+    """A slice as messages name it: its file, and its frame in a multi-frame file."""
+    return f"{row['path']} frame {row['frame']}" if row.get("frame") is not None else row["path"]
+
+
+#: Functional group macros (PS3.3 C.7.6.16) holding the geometry of a frame, and what they hold.
+_FRAME_GROUPS = {
+    "PlanePositionSequence": ("ImagePositionPatient",),
+    "PlaneOrientationSequence": ("ImageOrientationPatient",),
+    "PixelMeasuresSequence": ("PixelSpacing", "SliceThickness", "SpacingBetweenSlices"),
+    "PixelValueTransformationSequence": ("RescaleSlope", "RescaleIntercept"),
+}
+
+
+def _frame_rows(row: Dict[str, Any], frames: int) -> Optional[List[Dict[str, Any]]]:
+    """One row per frame of a multi-frame file, its geometry from the per-frame functional
+    groups, else the shared ones, else the file's top level; None when some frame has no
+    position or orientation (the file is not an enhanced multi-frame image)."""
+    from .dataset import dcmread
+
+    def values(item: Any) -> Dict[str, Any]:
+        found: Dict[str, Any] = {}
+        for group, keywords in _FRAME_GROUPS.items():
+            macro = item.get(group) if item is not None else None
+            if macro:
+                for keyword in keywords:
+                    value = macro[0].get(keyword)
+                    if value is not None and value != "":
+                        found[keyword] = value
+        return found
+
+    def numbers(value: Any) -> Any:
+        if value is None or isinstance(value, (int, float)):
+            return value
+        return [float(v) for v in value]
+
+    with dcmread(row["path"], stop_before_pixels=True) as ds:
+        per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+        if len(per_frame) != frames:
+            return None
+        shared_items = ds.get("SharedFunctionalGroupsSequence")
+        shared = values(shared_items[0] if shared_items else None)
+        rows = []
+        for number, item in enumerate(per_frame):
+            found = {**shared, **values(item)}
+            frame_row = dict(row, frame=number, NumberOfFrames=1)
+            for keyword in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"):
+                frame_row[keyword] = numbers(found.get(keyword, row.get(keyword)))
+            for keyword in ("SliceThickness", "SpacingBetweenSlices", "RescaleSlope", "RescaleIntercept"):
+                frame_row[keyword] = _first(found.get(keyword, row.get(keyword)))
+            rows.append(frame_row)
+    return rows if all(map(_Layout._has_geometry, rows)) else None
 
 
 def _describe(counts: Counter) -> str:
@@ -200,17 +263,27 @@ class _Layout:
         self.positions: Optional[np.ndarray] = None
         self.affine: Optional[np.ndarray] = None
         self.spacing = (math.nan, math.nan, math.nan)
+        #: Each slice's frame in its file, for a multi-frame file (in slice order once sorted).
+        self.frame_numbers: Optional[List[int]] = None
         if self.frames[0] > 1:
-            self.warn("a multi-frame file: frames are kept in stored order and per-frame positions are not read")
+            frame_rows = _frame_rows(rows[0], self.frames[0])
+            if frame_rows is None:
+                self.warn("a multi-frame file without per-frame plane positions: frames are kept in stored order")
+                self.frame_numbers = list(range(self.frames[0]))
+                rows = [dict(rows[0], frame=i) for i in range(self.frames[0])]
+            else:
+                rows = self._sort(frame_rows, allow_uneven)
+                self.frame_numbers = [row["frame"] for row in rows]
+            self.frames = [1] * len(rows)
         elif all(map(self._has_geometry, rows)):
             rows = self._sort(rows, allow_uneven)
         elif len(rows) > 1:
             missing = sum(not self._has_geometry(row) for row in rows)
             self.fail(f"{missing} of {len(rows)} files have no ImagePositionPatient or ImageOrientationPatient: slices cannot be ordered")
         self.rows = rows
-        if self.affine is None:
+        if self.affine is None and rows[0]["PixelSpacing"]:
             spacing = rows[0]["PixelSpacing"]
-            if spacing and len(spacing) == 2:
+            if len(spacing) == 2:
                 self.spacing = (math.nan, float(spacing[0]), float(spacing[1]))
 
     def fail(self, message: str) -> NoReturn:
@@ -225,7 +298,7 @@ class _Layout:
         for number, row in enumerate(rows):
             key = row["SOPInstanceUID"] if row["SOPInstanceUID"] is not None else number
             if key in kept:
-                self.warn(f"{row['path']} repeats SOP instance {key} of {kept[key]['path']}: ignored")
+                self.warn(f"{_name(row)} repeats SOP instance {key} of {kept[key]['path']}: ignored")
             else:
                 kept[key] = row
         return list(kept.values())
@@ -268,7 +341,7 @@ class _Layout:
         if len(steps) and steps.min() < POSITION_TOLERANCE:
             at = int(np.argmin(steps))
             self.fail(
-                f"two slices at position {along[at]:.4f} mm along the normal: {rows[at]['path']} and {rows[at + 1]['path']}"
+                f"two slices at position {along[at]:.4f} mm along the normal: {_name(rows[at])} and {_name(rows[at + 1])}"
             )
         shift = np.linalg.norm((points - points[0]) - np.outer(along - along[0], normal), axis=1).max()
         if shift > 1e-2:
@@ -298,7 +371,7 @@ class _Layout:
             at = int(np.argmax(np.abs(steps - typical)))
             message = (
                 f"uneven slice spacing: {typical:.4f} mm mostly, but {steps[at]:.4f} mm between "
-                f"{rows[at]['path']} and {rows[at + 1]['path']}"
+                f"{_name(rows[at])} and {_name(rows[at + 1])}"
                 + (f" (about {round(steps[at] / typical) - 1} missing)" if steps[at] > 1.5 * typical else "")
             )
             if not allow_uneven:
@@ -317,11 +390,15 @@ class _Layout:
 
     def read(self, rescale: bool, threads: Optional[int]) -> Volume:
         files = [row["path"] for row in self.rows]
-        array = decode_files(files, threads=threads)
+        # A multi-frame file's frames are decoded straight into slice order.
+        array = decode_files(files, frames=self.frame_numbers, threads=threads)
         if rescale:
             array = self._rescaled(array)
         uids = [row["SOPInstanceUID"] for row in self.rows]
-        return Volume(array, self.spacing, self.affine, files, uids, self.positions, self.series_uid, rescale, self.warnings)
+        return Volume(
+            array, self.spacing, self.affine, files, uids, self.positions, self.series_uid, rescale, self.warnings,
+            self.frame_numbers,
+        )
 
     def _rescaled(self, array: np.ndarray) -> np.ndarray:
         """Rescale Slope and Intercept applied slice by slice (1 and 0 where absent)."""
