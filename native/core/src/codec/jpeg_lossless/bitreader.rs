@@ -61,11 +61,11 @@ impl<'a> BitReader<'a> {
         self.padding.saturating_sub(u64::from(self.bits))
     }
 
-    /// Make sure at least `n` (at most 32) bits are buffered. 32 is enough for any difference:
+    /// Make sure at least `n` (at most 56) bits are buffered. 32 is enough for any difference:
     /// a code of at most 16 bits and at most 15 extra bits (Table H.2).
     #[inline(always)]
     pub(super) fn ensure(&mut self, n: u32) {
-        debug_assert!(n <= 32);
+        debug_assert!(n <= 56);
         if self.bits < n {
             self.refill();
         }

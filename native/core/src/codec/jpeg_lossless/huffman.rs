@@ -20,7 +20,7 @@ use crate::tag::Tag;
 
 /// Bits looked up at once: 12 bits (16 KiB per table, within L1) covers code and extra bits of
 /// the common categories of CT and MR data.
-const LOOKUP_BITS: u32 = 12;
+pub(super) const LOOKUP_BITS: u32 = 12;
 const LOOKUP_SIZE: usize = 1 << LOOKUP_BITS;
 
 // Lookup entry layout (u32):
@@ -112,11 +112,20 @@ impl Lookup {
     }
 
     /// Decode one difference, modulo 2^16.
-    #[inline(always)]
+    #[cfg(test)]
     pub(super) fn decode(&self, reader: &mut BitReader<'_>) -> Result<u32> {
-        // A complete entry needs no more than the looked-up bits, so refilling only when fewer
-        // remain (rather than keeping 32 for the worst case) halves the refills.
         reader.ensure(LOOKUP_BITS);
+        self.decode_buffered(reader)
+    }
+
+    /// Decode one difference, modulo 2^16, with at least [`LOOKUP_BITS`] bits buffered.
+    ///
+    /// A complete entry needs no more than the looked-up bits, so the caller refills only when
+    /// fewer remain (rather than keeping 32 for the worst case, which doubles the refills),
+    /// and once for a whole pixel: `ensure(LOOKUP_BITS * samples)` serves up to four samples.
+    /// A long code refills again to keep that promise for the samples after it.
+    #[inline(always)]
+    pub(super) fn decode_buffered(&self, reader: &mut BitReader<'_>) -> Result<u32> {
         let entry = self.fast[reader.peek(LOOKUP_BITS) as usize];
         if entry & COMPLETE != 0 {
             // The shift ignores bits 6 and up of the entry (see the layout).
@@ -134,15 +143,18 @@ impl Lookup {
         // The entry came from valid bits; the rest of the difference may need up to 31.
         reader.ensure(32);
         let length = entry & LENGTH;
-        if length != 0 {
+        let difference = if length != 0 {
             reader.consume(length);
             let ssss = entry >> 16;
-            Ok(extend(reader.take(ssss), ssss))
+            extend(reader.take(ssss), ssss)
         } else {
             let (length, difference) = self.decode_canonical(reader.peek(32), reader.position())?;
             reader.consume(length);
-            Ok(difference)
-        }
+            difference
+        };
+        // Up to three more samples of the pixel count on the bits promised before it.
+        reader.ensure(3 * LOOKUP_BITS);
+        Ok(difference)
     }
 
     /// Decode by the canonical code (Figure F.16) from the next 32 bits: the bits used (code

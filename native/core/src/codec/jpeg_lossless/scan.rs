@@ -12,7 +12,7 @@
 #![allow(clippy::inline_always)]
 
 use super::bitreader::BitReader;
-use super::huffman::Lookup;
+use super::huffman::{Lookup, LOOKUP_BITS};
 use crate::error::{Error, Result};
 use crate::tag::Tag;
 
@@ -113,7 +113,7 @@ fn predict<const PREDICTOR: u8>(ra: u32, rb: u32, rc: u32) -> u32 {
 /// Decode sample `j` of a pixel predicted by `predictor`, store it and return it.
 #[inline(always)]
 fn sample<S: Sample>(bits: &mut BitReader<'_>, table: &Lookup, pixel: &mut [u8], j: usize, predictor: u32) -> Result<u32> {
-    let value = predictor.wrapping_add(table.decode(bits)?) & S::MASK;
+    let value = predictor.wrapping_add(table.decode_buffered(bits)?) & S::MASK;
     S::store(pixel, j, value);
     Ok(value)
 }
@@ -128,6 +128,8 @@ fn pixel<S: Sample, const N: usize>(
     pixel: &mut [u8],
     predictors: [u32; N],
 ) -> Result<[u32; N]> {
+    // One refill test for the pixel: each sample's lookup finds its bits buffered.
+    bits.ensure(LOOKUP_BITS * N as u32);
     let mut values = [0u32; N];
     values[0] = sample::<S>(bits, tables[0], pixel, 0, predictors[0])?;
     if N > 1 {
