@@ -480,8 +480,8 @@ def _rle_plugin() -> str:
     return "pylibjpeg" if "pylibjpeg" in get_encoder(RLELossless).available_plugins else "pydicom"
 
 
-def _jpegll_frame(frame: np.ndarray, bits_stored: int) -> bytes:
-    """One frame as JPEG Lossless SV1 (libjpeg-turbo via imagecodecs).
+def jpegll_frame(frame: np.ndarray, bits_stored: int, predictor: int = 1) -> bytes:
+    """One frame as JPEG Lossless with ``predictor`` (1: SV1), by libjpeg-turbo via imagecodecs.
 
     Signed samples are encoded as their ``bits_stored``-bit two's complement, as DICOM expects.
     """
@@ -489,7 +489,7 @@ def _jpegll_frame(frame: np.ndarray, bits_stored: int) -> bytes:
 
     if frame.dtype.kind == "i":
         frame = frame.view(frame.dtype.str.replace("i", "u")) & ((1 << bits_stored) - 1)
-    return bytes(imagecodecs.jpeg8_encode(frame, lossless=True, predictor=1, bitspersample=bits_stored))
+    return bytes(imagecodecs.jpeg8_encode(frame, lossless=True, predictor=predictor, bitspersample=bits_stored))
 
 
 def _pixel_bytes(ds) -> int:
@@ -514,7 +514,7 @@ def _encode(ds, pixels: np.ndarray, encoding: str, big_endian: bool = False):
         out.compress(RLELossless, encoding_plugin=_rle_plugin(), generate_instance_uid=False)
     elif encoding == "jpegll":
         frames = pixels if "NumberOfFrames" in ds else pixels[None]
-        out.PixelData = encapsulate([_jpegll_frame(f, ds.BitsStored) for f in frames], has_bot=True)
+        out.PixelData = encapsulate([jpegll_frame(f, ds.BitsStored) for f in frames], has_bot=True)
         out["PixelData"].VR = "OB"
         out["PixelData"].is_undefined_length = True
         out.file_meta.TransferSyntaxUID = JPEGLosslessSV1

@@ -26,6 +26,8 @@ SPEEDUP_TARGETS = (
     ("header-scan", "pydicom", 100.0),
     ("header-scan", "dicomsdl", 5.0),
     ("scan-tree", c.POOL_LABEL, 50.0),
+    *((f"codec/jpegll-ct-p{predictor}", "imagecodecs.jpeg8_decode", 2.0) for predictor in range(1, 8)),
+    ("codec/jpegll-rgb", "imagecodecs.jpeg8_decode", 2.0),
 )
 TAG_ACCESS_TARGET_S = 20e-6
 

@@ -9,13 +9,15 @@ header workloads against dicodec's answer, or pydicom's where dicodec cannot run
 from __future__ import annotations
 
 import fnmatch
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 import contenders as c
-from corpus import CT_BITS_STORED, Corpus
+from corpus import CT_BITS_STORED, Corpus, jpegll_frame
 
 #: The element read by the tag-access workload (keyword -> tag).
 TAG_KEYWORD = {"SOPInstanceUID": 0x00080018}
@@ -294,6 +296,39 @@ def _codec_workload(encoding: str) -> Workload:
     )
 
 
+@functools.lru_cache(maxsize=None)
+def _ct_codestreams(root: str, predictor: int) -> Tuple[bytes, ...]:
+    """The CT series' slices as JPEG Lossless codestreams with ``predictor``, made once a process."""
+    truth = Corpus(Path(root)).truth("ct")
+    return tuple(jpegll_frame(np.asarray(frame), CT_BITS_STORED, predictor) for frame in truth)
+
+
+def _jpeg_codec_workload(dataset: str, predictor: int = 1) -> Workload:
+    """Bare JPEG Lossless codestreams: the 512x512 CT slices with one of the seven predictors
+    (encoded by libjpeg-turbo when the workload is set up), or the RGB ultrasound frames (SV1)."""
+
+    def decoded(corpus: Corpus) -> np.ndarray:
+        return corpus.truth("us-mf") if dataset == "us-mf" else _jpeg_samples(corpus.truth("ct"), CT_BITS_STORED)
+
+    def setup(corpus: Corpus) -> c.Inputs:
+        encoded = corpus.frames("us-mf", "jpegll") if dataset == "us-mf" else list(_ct_codestreams(str(corpus.root), predictor))
+        return c.Inputs(encoded=encoded, source=lambda: np.array(decoded(corpus)))
+
+    def work(corpus: Corpus, inputs: c.Inputs) -> Work:
+        return Work(bytes=decoded(corpus).nbytes, items=len(inputs.encoded))
+
+    if dataset == "us-mf":
+        name, title = "codec/jpegll-rgb", "JPEG Lossless SV1 frames of the RGB ultrasound (8-bit, 3 components)"
+    else:
+        name = f"codec/jpegll-ct-p{predictor}"
+        title = f"JPEG Lossless, predictor {predictor}, of the CT series' slices ({CT_BITS_STORED}-bit codes)"
+    return Workload(
+        name, "codec only", title, "MB/s", "frame", setup, work,
+        (c.dicodec_codec("jpegll"), c.imagecodecs_codec("ljpeg_decode"), c.imagecodecs_codec("jpeg8_decode"), c.memcpy()),
+        same_pixels, lambda corpus, inputs: decoded(corpus), needs=((dataset, "jpegll" if dataset == "us-mf" else "native"),),
+    )
+
+
 def _ingest_workload(encoding: str) -> Workload:
     """A CT series into one caller-owned volume, as a training loader does."""
 
@@ -331,7 +366,9 @@ def all_workloads() -> List[Workload]:
         for encoding in ("native", "rle", "jpegll"):
             found.append(_file_workload(dataset, encoding, f"{what}, {_NAMES[encoding]}, all frames"))
     found.append(_file_workload("be-mf", "native", "CT multi-frame, Explicit VR Big Endian, all frames"))
-    found += [_codec_workload("rle"), _codec_workload("jpegll"), _ingest_workload("native"), _ingest_workload("jpegll")]
+    found += [_codec_workload("rle"), _codec_workload("jpegll")]
+    found += [_jpeg_codec_workload("ct", predictor) for predictor in range(1, 8)] + [_jpeg_codec_workload("us-mf")]
+    found += [_ingest_workload("native"), _ingest_workload("jpegll")]
     return found
 
 
