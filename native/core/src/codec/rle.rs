@@ -198,17 +198,47 @@ pub fn decode_frame(src: &[u8], info: &FrameInfo, out: &mut [u8], warnings: &mut
     if let ([high, low], 1) = (segments.as_slice(), layout.samples) {
         // 16-bit, one sample: expand the high bytes into a plane, then the low bytes straight
         // into the output beside them.
-        let mut high_plane = vec![0u8; layout.plane_len];
-        Cursor::new(0, *high, &mut high_plane).complete(warnings)?;
-        return expand_beside(*low, &high_plane, out, warnings);
+        return with_scratch(layout.plane_len, |high_plane| {
+            Cursor::new(0, *high, high_plane).complete(warnings)?;
+            expand_beside(*low, high_plane, out, warnings)
+        });
     }
     // The planes take as many bytes as `out`, whose size the caller already committed to.
-    let mut planes = vec![0u8; layout.frame_len];
-    for (i, (plane, segment)) in planes.chunks_exact_mut(layout.plane_len).zip(segments).enumerate() {
-        Cursor::new(i, segment, plane).complete(warnings)?;
+    with_scratch(layout.frame_len, |planes| {
+        for (i, (plane, segment)) in planes.chunks_exact_mut(layout.plane_len).zip(segments).enumerate() {
+            Cursor::new(i, segment, plane).complete(warnings)?;
+        }
+        interleave(planes, layout.plane_len, layout.bytes_per_sample, layout.samples, out);
+        Ok(())
+    })
+}
+
+/// Planes up to this size are expanded in a buffer kept by each thread, larger ones in a
+/// buffer of their own: it bounds what a thread keeps (a 1024x1024 RGB frame fits).
+const MAX_SCRATCH: usize = 4 << 20;
+
+thread_local! {
+    /// Decoded planes of the thread's last frame: reused, so that a frame costs neither the
+    /// zeroing of a new buffer nor, for large ones, its page faults.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Run `f` on `len` bytes of scratch space. Their content is whatever was there: `f` must write
+/// every byte it reads (a plane that is not filled completely is an error before it is read).
+fn with_scratch<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> T {
+    if len > MAX_SCRATCH {
+        return f(&mut vec![0u8; len]);
     }
-    interleave(&planes, layout.plane_len, layout.bytes_per_sample, layout.samples, out);
-    Ok(())
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            if scratch.len() < len {
+                scratch.resize(len, 0);
+            }
+            f(&mut scratch[..len])
+        }
+        // Only a re-entrant call finds it taken; it gets a buffer of its own.
+        Err(_) => f(&mut vec![0u8; len]),
+    })
 }
 
 /// The shape of a frame, checked once.
