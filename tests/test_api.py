@@ -63,6 +63,22 @@ def test_missing_elements():
         ds["NoSuchKeyword"]
 
 
+def test_keyword_reads_are_the_same_on_every_access_and_data_set():
+    # The first read of a keyword puts an attribute for it on the class: later reads, on this
+    # data set or any other, must still find each one's own value or raise for absent ones.
+    first, second = dicodec.dcmread(CT), dicodec.dcmread(SAMPLES["SC_rgb.dcm"])
+    assert first.Rows == 128 and first.Rows == 128
+    assert second.Rows == 100 and first.Rows == 128
+    assert first.Modality == "CT" and second.Modality == "OT"
+    for ds in (first, second):
+        assert not hasattr(ds, "OverlayRows")
+        with pytest.raises(AttributeError, match="OverlayRows"):
+            ds.OverlayRows
+        assert getattr(ds, "OverlayRows", "absent") == "absent"
+    with pytest.raises(AttributeError):
+        first.NotAKeyword
+
+
 def test_iteration_is_in_tag_order_and_len_counts_top_level():
     ds = dicodec.dcmread(CT)
     tags = [element.tag for element in ds]
