@@ -147,17 +147,82 @@ fn walk(dir: &Path, recursive: bool) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The most files one task of [`scan_files`] takes: enough to share one directory handle,
+/// few enough that a large directory still spreads over every thread.
+const MAX_FILES_PER_TASK: usize = 64;
+/// Tasks with fewer files than this open each file by its path rather than open the directory.
+const MIN_FILES_PER_DIRECTORY: usize = 4;
+
 /// Scan `files` on rayon's threads: one row per file, in order.
 /// With `force`, data sets without preamble and file meta are read too (their encoding guessed).
+///
+/// Files of one directory that come together are opened relative to a handle on it (`openat`),
+/// so the kernel resolves one name per file instead of the whole path (about 1 µs of the 20
+/// a CT header takes on one thread, in a tree eight directories deep).
 #[must_use]
 pub fn scan_files(files: &[PathBuf], columns: &[Column], force: bool) -> Vec<Row> {
-    files.par_iter().map(|path| scan_file(path, columns, force)).collect()
+    let per_task = (files.len() / (8 * rayon::current_num_threads())).clamp(1, MAX_FILES_PER_TASK);
+    let tasks: Vec<&[PathBuf]> = files.chunk_by(|a, b| a.parent() == b.parent()).flat_map(|same| same.chunks(per_task)).collect();
+    let rows: Vec<Vec<Row>> = tasks
+        .par_iter()
+        .map(|&task| {
+            let directory = if task.len() >= MIN_FILES_PER_DIRECTORY { Directory::open(&task[0]) } else { None };
+            task.iter().map(|path| scan_file(path, directory.as_ref(), columns, force)).collect()
+        })
+        .collect();
+    rows.into_iter().flatten().collect()
 }
 
-fn scan_file(path: &Path, columns: &[Column], force: bool) -> Row {
+/// A handle on the directory of a group of files, to open them by name.
+#[cfg(unix)]
+struct Directory(std::os::fd::OwnedFd);
+
+#[cfg(unix)]
+impl Directory {
+    /// The directory holding `file`, or None when it cannot be opened (the files are then opened
+    /// by path, which reports why).
+    fn open(file: &Path) -> Option<Directory> {
+        use rustix::fs::{Mode, OFlags};
+        let parent = file.parent()?;
+        let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+        rustix::fs::open(parent, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok().map(Directory)
+    }
+
+    /// Open `path`, one of the directory's files, by its name.
+    fn open_file(&self, path: &Path) -> std::io::Result<std::fs::File> {
+        use rustix::fs::{Mode, OFlags};
+        let Some(name) = path.file_name() else { return std::fs::File::open(path) };
+        let fd = rustix::fs::openat(&self.0, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+        Ok(std::fs::File::from(fd))
+    }
+}
+
+/// Elsewhere files are opened by path.
+#[cfg(not(unix))]
+struct Directory;
+
+#[cfg(not(unix))]
+impl Directory {
+    fn open(_file: &Path) -> Option<Directory> {
+        None
+    }
+
+    fn open_file(&self, path: &Path) -> std::io::Result<std::fs::File> {
+        std::fs::File::open(path)
+    }
+}
+
+fn scan_file(path: &Path, directory: Option<&Directory>, columns: &[Column], force: bool) -> Row {
     let mut row = Row { path: path.to_string_lossy().into_owned(), file_size: None, error: None, transfer_syntax: None, cells: vec![Cell::Null; columns.len()] };
     let options = ParseOptions { stop_before_pixels: true, force, ..ParseOptions::default() };
-    match DicomFile::read_header(path, &options) {
+    let header = match directory {
+        Some(directory) => directory
+            .open_file(path)
+            .map_err(|e| crate::error::Error::io(format!("cannot read {}", path.display()), e))
+            .and_then(|file| DicomFile::read_header_of(file, path, &options)),
+        None => DicomFile::read_header(path, &options),
+    };
+    match header {
         Ok((file, size)) => {
             row.file_size = Some(size);
             row.transfer_syntax = Some(file.transfer_syntax.clone());
@@ -271,45 +336,46 @@ pub fn to_columns(rows: &[Row], columns: &[Column]) -> Vec<(String, Buffers)> {
         ("error_kind".to_owned(), text_buffers(rows.iter().map(|r| r.error.as_ref().map(|(k, _)| kind_name(*k))))),
         ("transfer_syntax".to_owned(), text_buffers(rows.iter().map(|r| r.transfer_syntax.as_deref()))),
     ];
-    for (i, column) in columns.iter().enumerate() {
-        let cells = rows.iter().map(|r| &r.cells[i]);
-        let buffers = match column.kind {
-            Kind::Text => text_buffers(cells.map(|c| if let Cell::Text(t) = c { Some(t.as_str()) } else { None })),
-            Kind::Int => Buffers::Int {
-                values: cells.clone().map(|c| if let Cell::Int(v) = c { *v } else { 0 }).collect(),
-                valid: cells.map(|c| matches!(c, Cell::Int(_))).collect(),
-            },
-            Kind::Float => Buffers::Float {
-                values: cells.clone().map(|c| if let Cell::Float(v) = c { *v } else { 0.0 }).collect(),
-                valid: cells.map(|c| matches!(c, Cell::Float(_))).collect(),
-            },
-            Kind::FloatList => {
-                let (mut offsets, mut values, mut valid) = (vec![0i32], Vec::new(), Vec::new());
-                for cell in cells {
-                    if let Cell::FloatList(list) = cell {
-                        values.extend_from_slice(list);
-                    }
-                    offsets.push(i32::try_from(values.len()).unwrap_or(i32::MAX));
-                    valid.push(matches!(cell, Cell::FloatList(_)));
-                }
-                Buffers::FloatList { offsets, values, valid }
-            }
-            Kind::Date => {
-                out.push((
-                    column.name.clone(),
-                    Buffers::Date {
-                        days: cells.clone().map(|c| if let Cell::Date(Some(d), _) = c { *d } else { 0 }).collect(),
-                        valid: cells.clone().map(|c| matches!(c, Cell::Date(Some(_), _))).collect(),
-                    },
-                ));
-                let raw = text_buffers(cells.map(|c| if let Cell::Date(_, raw) = c { Some(raw.as_str()) } else { None }));
-                out.push((format!("{}_raw", column.name), raw));
-                continue;
-            }
-        };
-        out.push((column.name.clone(), buffers));
-    }
+    // Column by column on rayon's threads: on its own this pass was a tenth of a scan's time.
+    let typed: Vec<Vec<(String, Buffers)>> = columns.par_iter().enumerate().map(|(i, column)| column_buffers(rows, i, column)).collect();
+    out.extend(typed.into_iter().flatten());
     out
+}
+
+/// Column `i` of `rows` as buffers: one, or two for a date (the days, then `<name>_raw`).
+fn column_buffers(rows: &[Row], i: usize, column: &Column) -> Vec<(String, Buffers)> {
+    let cells = rows.iter().map(|r| &r.cells[i]);
+    let buffers = match column.kind {
+        Kind::Text => text_buffers(cells.map(|c| if let Cell::Text(t) = c { Some(t.as_str()) } else { None })),
+        Kind::Int => Buffers::Int {
+            values: cells.clone().map(|c| if let Cell::Int(v) = c { *v } else { 0 }).collect(),
+            valid: cells.map(|c| matches!(c, Cell::Int(_))).collect(),
+        },
+        Kind::Float => Buffers::Float {
+            values: cells.clone().map(|c| if let Cell::Float(v) = c { *v } else { 0.0 }).collect(),
+            valid: cells.map(|c| matches!(c, Cell::Float(_))).collect(),
+        },
+        Kind::FloatList => {
+            let (mut offsets, mut values, mut valid) = (vec![0i32], Vec::new(), Vec::new());
+            for cell in cells {
+                if let Cell::FloatList(list) = cell {
+                    values.extend_from_slice(list);
+                }
+                offsets.push(i32::try_from(values.len()).unwrap_or(i32::MAX));
+                valid.push(matches!(cell, Cell::FloatList(_)));
+            }
+            Buffers::FloatList { offsets, values, valid }
+        }
+        Kind::Date => {
+            let days = Buffers::Date {
+                days: cells.clone().map(|c| if let Cell::Date(Some(d), _) = c { *d } else { 0 }).collect(),
+                valid: cells.clone().map(|c| matches!(c, Cell::Date(Some(_), _))).collect(),
+            };
+            let raw = text_buffers(cells.map(|c| if let Cell::Date(_, raw) = c { Some(raw.as_str()) } else { None }));
+            return vec![(column.name.clone(), days), (format!("{}_raw", column.name), raw)];
+        }
+    };
+    vec![(column.name.clone(), buffers)]
 }
 
 /// The Python exception class name for an error kind (the error column's prefix).
@@ -384,6 +450,29 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].error.as_ref().unwrap().0, ErrorKind::Invalid);
         assert_eq!(rows[0].file_size, Some(5));
+    }
+
+    #[test]
+    fn files_opened_through_their_directory_give_the_same_rows() {
+        let dir = std::env::temp_dir().join(format!("dicodec-openat-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..40 {
+            std::fs::write(dir.join(format!("{i:02}.txt")), vec![b'x'; i]).unwrap();
+        }
+        let files = collect_files(&[dir.clone()], true);
+        std::fs::remove_file(&files[5]).unwrap();
+        // On one thread the 40 files make tasks of five, which open them through the directory.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let together = pool.install(|| scan_files(&files, &default_columns(), false));
+        let one_by_one: Vec<Row> = files.iter().map(|f| scan_files(std::slice::from_ref(f), &default_columns(), false).remove(0)).collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(together, one_by_one);
+        assert_eq!(together[3].file_size, Some(3));
+        let (kind, message) = together[5].error.as_ref().unwrap();
+        assert_eq!(*kind, ErrorKind::Io);
+        assert!(message.contains("cannot read") && message.contains("05.txt"), "{message}");
+        assert_eq!(together[6].error.as_ref().unwrap().0, ErrorKind::Invalid);
     }
 
     #[test]
