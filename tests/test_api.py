@@ -77,6 +77,8 @@ def test_keyword_reads_are_the_same_on_every_access_and_data_set():
         assert getattr(ds, "OverlayRows", "absent") == "absent"
     with pytest.raises(AttributeError):
         first.NotAKeyword
+    # dir() lists what each data set has, whatever keywords were read elsewhere.
+    assert "Rows" in dir(first) and "OverlayRows" not in dir(first) and "OverlayRows" not in dir(second)
 
 
 def test_iteration_is_in_tag_order_and_len_counts_top_level():

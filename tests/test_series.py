@@ -231,10 +231,27 @@ def test_enhanced_multi_frame_is_sorted_by_its_per_frame_positions(tmp_path):
     assert [item["frame"] for item in volume.metadata()["instances"]] == list(volume.frames)
 
 
-def test_enhanced_multi_frame_with_two_frames_at_one_position_does_not_stack(tmp_path):
-    enhanced_ct(tmp_path / "enhanced.dcm", [0.0, 2.5, 2.5, 5.0])
-    with pytest.raises(SeriesError, match="frame 1 and .* frame 2"):
-        read_series([tmp_path / "enhanced.dcm"])
+def test_enhanced_multi_frame_of_several_stacks_keeps_its_stored_order(tmp_path):
+    # Two echoes (or phases) at each position: not one volume, so nothing is reordered.
+    frames = enhanced_ct(tmp_path / "enhanced.dcm", [0.0, 2.5, 5.0, 0.0, 2.5, 5.0])
+    with pytest.warns(SeriesWarning, match="not one volume .*frame 0 and .* frame 3"):
+        volume = read_series([tmp_path / "enhanced.dcm"])
+    np.testing.assert_array_equal(volume.array, frames)
+    assert volume.frames == tuple(range(6)) and volume.positions is None and volume.affine is None
+    assert volume.spacing[1:] == (0.5, 0.6)
+
+
+def test_enhanced_multi_frame_with_a_malformed_position_keeps_its_stored_order(tmp_path):
+    import pydicom
+
+    path = tmp_path / "enhanced.dcm"
+    frames = enhanced_ct(path, [5.0, 0.0, 2.5])
+    ds = pydicom.dcmread(path)
+    ds.PerFrameFunctionalGroupsSequence[1].PlanePositionSequence[0].ImagePositionPatient = [-10.0, 20.0]
+    ds.save_as(path)
+    with pytest.warns(SeriesWarning, match="without per-frame plane positions"):
+        volume = read_series([path])
+    np.testing.assert_array_equal(volume.array, frames)
 
 
 def test_metadata_is_json(dicom_tree):

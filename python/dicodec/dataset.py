@@ -190,8 +190,10 @@ class Dataset:
         if name[:1].isupper():
             tag = tag_for_keyword(name)
             if tag is not None:
-                # Later reads of this keyword, on any data set, find it on the class.
-                setattr(Dataset, name, _KeywordAttribute(name, tag))
+                # Later reads of this keyword, on any data set, find it on the class (once put
+                # there it is not put again: that would empty the type's attribute cache).
+                if name not in Dataset.__dict__:
+                    setattr(Dataset, name, _KeywordAttribute(name, tag))
                 element = self._element(tag)
                 if element is not None:
                     return element.value
@@ -247,7 +249,9 @@ class Dataset:
         return [kw for kw in (keyword_for_tag(t) for t in self._tags()) if kw]
 
     def __dir__(self) -> List[str]:
-        return sorted(set(super().__dir__()) | set(self.dir()))
+        # Keyword attributes on the class list only the elements this data set has.
+        names = {n for n in super().__dir__() if not isinstance(Dataset.__dict__.get(n), _KeywordAttribute)}
+        return sorted(names | set(self.dir()))
 
     def walk(self) -> Iterator[Tuple["Dataset", DataElement]]:
         """Every element, depth first, with the data set it is in."""

@@ -188,7 +188,10 @@ def _first(value: Any) -> Optional[float]:
     or null."""
     if isinstance(value, (list, tuple)):
         value = value[0] if value else None
-    return None if value is None else float(value)
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):  # a value that is not a number says nothing
+        return None
 
 
 def _name(row: Dict[str, Any]) -> str:
@@ -222,10 +225,14 @@ def _frame_rows(row: Dict[str, Any], frames: int) -> Optional[List[Dict[str, Any
                         found[keyword] = value
         return found
 
-    def numbers(value: Any) -> Any:
-        if value is None or isinstance(value, (int, float)):
-            return value
-        return [float(v) for v in value]
+    def numbers(value: Any) -> Optional[List[float]]:
+        """A multi-valued number as the list scan gives; None when absent or not numbers."""
+        if value is None:
+            return None
+        try:
+            return [float(value)] if isinstance(value, (int, float, str)) else [float(v) for v in value]
+        except (TypeError, ValueError):
+            return None
 
     with dcmread(row["path"], stop_before_pixels=True) as ds:
         per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
@@ -267,12 +274,24 @@ class _Layout:
         self.frame_numbers: Optional[List[int]] = None
         if self.frames[0] > 1:
             frame_rows = _frame_rows(rows[0], self.frames[0])
+            sorted_rows = None
             if frame_rows is None:
                 self.warn("a multi-frame file without per-frame plane positions: frames are kept in stored order")
-                self.frame_numbers = list(range(self.frames[0]))
-                rows = [dict(rows[0], frame=i) for i in range(self.frames[0])]
             else:
-                rows = self._sort(frame_rows, allow_uneven)
+                reported = len(self.warnings)
+                try:
+                    sorted_rows = self._sort(frame_rows, allow_uneven)
+                except SeriesError as error:
+                    del self.warnings[reported:]
+                    # Several stacks in one file (echoes, phases, time points, localizer
+                    # planes) are not one volume: keep the file as it is stored.
+                    self.warn(f"the frames of this multi-frame file are not one volume ({error.message}): kept in stored order")
+                    self.positions, self.affine, self.spacing = None, None, (math.nan, math.nan, math.nan)
+            if sorted_rows is None:
+                rows = frame_rows or [dict(rows[0], frame=i) for i in range(self.frames[0])]
+                self.frame_numbers = list(range(self.frames[0]))
+            else:
+                rows = sorted_rows
                 self.frame_numbers = [row["frame"] for row in rows]
             self.frames = [1] * len(rows)
         elif all(map(self._has_geometry, rows)):
@@ -390,8 +409,13 @@ class _Layout:
 
     def read(self, rescale: bool, threads: Optional[int]) -> Volume:
         files = [row["path"] for row in self.rows]
-        # A multi-frame file's frames are decoded straight into slice order.
-        array = decode_files(files, frames=self.frame_numbers, threads=threads)
+        if self.frame_numbers is None:
+            array = decode_files(files, threads=threads)
+        else:
+            # One multi-frame file: decoded once, then its frames put in slice order.
+            array = decode_files(files[:1], threads=threads)
+            if self.frame_numbers != list(range(len(self.frame_numbers))):
+                array = array[self.frame_numbers]
         if rescale:
             array = self._rescaled(array)
         uids = [row["SOPInstanceUID"] for row in self.rows]

@@ -122,29 +122,73 @@ pub struct Row {
 /// directory that cannot be read is listed itself, so that its error gets a row.
 #[must_use]
 pub fn collect_files(roots: &[PathBuf], recursive: bool) -> Vec<PathBuf> {
-    roots.iter().flat_map(|root| if root.is_dir() { walk(root, recursive) } else { vec![root.clone()] }).collect()
+    roots.iter().flat_map(|root| if root.is_dir() { walk(root, recursive, 0) } else { vec![root.clone()] }).collect()
 }
 
-fn walk(dir: &Path, recursive: bool) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir).and_then(Iterator::collect::<std::io::Result<Vec<_>>>) else {
-        return vec![dir.to_path_buf()];
-    };
+/// Directory levels read in parallel; deeper ones are walked by one thread with a stack of its
+/// own, so that no tree, however deep, can exhaust a thread's stack.
+const PARALLEL_LEVELS: usize = 8;
+
+/// What a directory entry is to the walk.
+enum Entry {
+    File,
+    Directory,
+    Other,
+}
+
+fn entry_kind(path: &Path, kind: std::fs::FileType) -> Entry {
+    if kind.is_file() || (kind.is_symlink() && path.metadata().is_ok_and(|m| m.is_file())) {
+        Entry::File
+    } else if kind.is_dir() {
+        Entry::Directory
+    } else {
+        Entry::Other
+    }
+}
+
+/// The entries of `dir` sorted by name, or None when it cannot be read.
+fn sorted_entries(dir: &Path) -> Option<Vec<(PathBuf, std::fs::FileType)>> {
+    let entries = std::fs::read_dir(dir).and_then(Iterator::collect::<std::io::Result<Vec<_>>>).ok()?;
     let mut entries: Vec<(PathBuf, std::fs::FileType)> =
         entries.into_iter().filter_map(|entry| Some((entry.path(), entry.file_type().ok()?))).collect();
     entries.sort_unstable_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
+    Some(entries)
+}
+
+fn walk(dir: &Path, recursive: bool, level: usize) -> Vec<PathBuf> {
+    let Some(entries) = sorted_entries(dir) else { return vec![dir.to_path_buf()] };
+    if level >= PARALLEL_LEVELS {
+        return walk_deep(entries, recursive);
+    }
     entries
         .into_par_iter()
-        .flat_map_iter(|(path, kind)| {
-            let regular = kind.is_file() || (kind.is_symlink() && path.metadata().is_ok_and(|m| m.is_file()));
-            if regular {
-                vec![path]
-            } else if recursive && kind.is_dir() {
-                walk(&path, recursive)
-            } else {
-                Vec::new()
-            }
+        .flat_map_iter(|(path, kind)| match entry_kind(&path, kind) {
+            Entry::File => vec![path],
+            Entry::Directory if recursive => walk(&path, recursive, level + 1),
+            _ => Vec::new(),
         })
         .collect()
+}
+
+/// [`walk`] below [`PARALLEL_LEVELS`]: depth first, in the same order, without recursion.
+fn walk_deep(entries: Vec<(PathBuf, std::fs::FileType)>, recursive: bool) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![entries.into_iter()];
+    while let Some(top) = stack.last_mut() {
+        let Some((path, kind)) = top.next() else {
+            stack.pop();
+            continue;
+        };
+        match entry_kind(&path, kind) {
+            Entry::File => files.push(path),
+            Entry::Directory if recursive => match sorted_entries(&path) {
+                Some(entries) => stack.push(entries.into_iter()),
+                None => files.push(path),
+            },
+            _ => {}
+        }
+    }
+    files
 }
 
 /// The most files one task of [`scan_files`] takes: enough to share one directory handle,
@@ -191,7 +235,9 @@ impl Directory {
     /// Open `path`, one of the directory's files, by its name.
     fn open_file(&self, path: &Path) -> std::io::Result<std::fs::File> {
         use rustix::fs::{Mode, OFlags};
-        let Some(name) = path.file_name() else { return std::fs::File::open(path) };
+        // A path ending in a separator names a directory: opening it by path says why not.
+        let ends_in_separator = path.as_os_str().as_encoded_bytes().last() == Some(&b'/');
+        let Some(name) = path.file_name().filter(|_| !ends_in_separator) else { return std::fs::File::open(path) };
         let fd = rustix::fs::openat(&self.0, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
         Ok(std::fs::File::from(fd))
     }
@@ -501,6 +547,23 @@ mod tests {
         expected.push("z.dcm");
         assert_eq!(names(collect_files(&[dir.clone()], true)), expected);
         assert_eq!(names(collect_files(&[dir.clone()], false)), ["b0", "z.dcm"]);
+        // Below the levels walked in parallel the walk goes on without recursion, in order.
+        let mut deep = dir.join("d");
+        for level in 0..(2 * PARALLEL_LEVELS) {
+            deep = deep.join(format!("{level}"));
+            std::fs::create_dir_all(&deep).unwrap();
+            std::fs::write(deep.with_extension("dcm"), b"x").unwrap();
+        }
+        let walked = names(collect_files(&[dir.join("d")], true));
+        let mut expected_deep = Vec::new();
+        let mut name = dir.join("d");
+        for level in 0..(2 * PARALLEL_LEVELS) {
+            name = name.join(format!("{level}"));
+            expected_deep.push(name.with_extension("dcm").strip_prefix(&dir).unwrap().to_string_lossy().into_owned());
+        }
+        // In each directory "n" sorts before "n.dcm": the deepest file comes first.
+        expected_deep.reverse();
+        assert_eq!(walked, expected_deep);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
