@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::charset::CharacterSet;
 use crate::dictionary;
-use crate::error::ErrorKind;
+use crate::error::{Error, ErrorKind};
 use crate::parse::{DicomFile, Element, ParseOptions};
 use crate::tag::Tag;
 use crate::value;
@@ -261,13 +261,8 @@ impl Directory {
 fn scan_file(path: &Path, directory: Option<&Directory>, columns: &[Column], force: bool) -> Row {
     let mut row = Row { path: path.to_string_lossy().into_owned(), file_size: None, error: None, transfer_syntax: None, cells: vec![Cell::Null; columns.len()] };
     let options = ParseOptions { stop_before_pixels: true, force, ..ParseOptions::default() };
-    let header = match directory {
-        Some(directory) => directory
-            .open_file(path)
-            .map_err(|e| crate::error::Error::io(format!("cannot read {}", path.display()), e))
-            .and_then(|file| DicomFile::read_header_of(file, path, &options)),
-        None => DicomFile::read_header(path, &options),
-    };
+    let opened = directory.map_or_else(|| std::fs::File::open(path), |directory| directory.open_file(path));
+    let header = opened.map_err(|e| Error::cannot_read(path, e)).and_then(|file| DicomFile::read_header_of(file, path, &options));
     match header {
         Ok((file, size)) => {
             row.file_size = Some(size);

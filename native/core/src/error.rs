@@ -78,6 +78,13 @@ impl Error {
     pub fn io(message: impl Into<String>, source: std::io::Error) -> Self {
         Error { kind: ErrorKind::Io, message: message.into(), tag: None, offset: None, source: Some(source) }
     }
+
+    /// `path` could not be opened or read.
+    #[cold]
+    #[must_use]
+    pub fn cannot_read(path: &std::path::Path, source: std::io::Error) -> Self {
+        Self::io(format!("cannot read {}", path.display()), source)
+    }
 }
 
 impl fmt::Display for Error {

@@ -215,14 +215,14 @@ impl DicomFile {
     ///
     /// With `read`, not a map: cheap for headers, and immune to the file shrinking meanwhile.
     pub fn read_header(path: &Path, options: &ParseOptions) -> Result<(Self, u64)> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        let file = std::fs::File::open(path).map_err(|e| Error::cannot_read(path, e))?;
         Self::read_header_of(file, path, options)
     }
 
     /// [`DicomFile::read_header`] of a file already open; `path` names it in errors.
     pub fn read_header_of(mut file: std::fs::File, path: &Path, options: &ParseOptions) -> Result<(Self, u64)> {
         use std::io::{Read, Seek};
-        let io_error = |e| Error::io(format!("cannot read {}", path.display()), e);
+        let io_error = |e| Error::cannot_read(path, e);
         let size = file.metadata().map_err(io_error)?.len();
         let mut want = HEADER_READ_HINT.load(Ordering::Relaxed);
         loop {

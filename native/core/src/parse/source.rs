@@ -47,7 +47,7 @@ impl Buffer {
 
     /// Read `path` into memory.
     pub fn read(path: &Path) -> Result<Self> {
-        std::fs::read(path).map(Buffer::Owned).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
+        std::fs::read(path).map(Buffer::Owned).map_err(|e| Error::cannot_read(path, e))
     }
 
     /// Whether the bytes are a view of a file mapped into memory.
