@@ -264,16 +264,16 @@ class _Layout:
         self.warnings: List[str] = []
         rows = self._unique_instances(sorted(rows, key=lambda row: row["path"]))
         self._check_sizes(rows)
-        self.frames = [row["NumberOfFrames"] or 1 for row in rows]
-        if len(rows) > 1 and max(self.frames) > 1:
-            self.fail(f"{sum(f > 1 for f in self.frames)} multi-frame files in a series of {len(rows)} files")
+        frames = [row["NumberOfFrames"] or 1 for row in rows]
+        if len(rows) > 1 and max(frames) > 1:
+            self.fail(f"{sum(f > 1 for f in frames)} multi-frame files in a series of {len(rows)} files")
         self.positions: Optional[np.ndarray] = None
         self.affine: Optional[np.ndarray] = None
         self.spacing = (math.nan, math.nan, math.nan)
         #: Each slice's frame in its file, for a multi-frame file (in slice order once sorted).
         self.frame_numbers: Optional[List[int]] = None
-        if self.frames[0] > 1:
-            frame_rows = _frame_rows(rows[0], self.frames[0])
+        if frames[0] > 1:
+            frame_rows = _frame_rows(rows[0], frames[0])
             sorted_rows = None
             if frame_rows is None:
                 self.warn("a multi-frame file without per-frame plane positions: frames are kept in stored order")
@@ -286,14 +286,12 @@ class _Layout:
                     # Several stacks in one file (echoes, phases, time points, localizer
                     # planes) are not one volume: keep the file as it is stored.
                     self.warn(f"the frames of this multi-frame file are not one volume ({error.message}): kept in stored order")
-                    self.positions, self.affine, self.spacing = None, None, (math.nan, math.nan, math.nan)
             if sorted_rows is None:
-                rows = frame_rows or [dict(rows[0], frame=i) for i in range(self.frames[0])]
-                self.frame_numbers = list(range(self.frames[0]))
+                rows = frame_rows or [dict(rows[0], frame=i) for i in range(frames[0])]
+                self.frame_numbers = list(range(frames[0]))
             else:
                 rows = sorted_rows
                 self.frame_numbers = [row["frame"] for row in rows]
-            self.frames = [1] * len(rows)
         elif all(map(self._has_geometry, rows)):
             rows = self._sort(rows, allow_uneven)
         elif len(rows) > 1:
@@ -355,7 +353,6 @@ class _Layout:
         order = np.argsort(along, kind="stable")
         rows = [rows[i] for i in order]
         points, along = points[order], along[order]
-        self.positions = along
         steps = np.diff(along)
         if len(steps) and steps.min() < POSITION_TOLERANCE:
             at = int(np.argmin(steps))
@@ -375,6 +372,8 @@ class _Layout:
             affine[:3, 2] = row_dir * pixel_spacing[1]
             affine[:3, 3] = points[0]
             self.affine = affine
+        # Set only now: a caller that recovers from a failure above finds no geometry.
+        self.positions = along
         return rows
 
     def _slice_spacing(self, rows: List[Dict[str, Any]], steps: np.ndarray, allow_uneven: bool) -> float:
@@ -427,8 +426,8 @@ class _Layout:
     def _rescaled(self, array: np.ndarray) -> np.ndarray:
         """Rescale Slope and Intercept applied slice by slice (1 and 0 where absent)."""
         dtype = np.float64 if array.dtype.itemsize > 2 else np.float32
-        slopes = np.repeat([_first(row["RescaleSlope"]) or 1.0 for row in self.rows], self.frames)
-        intercepts = np.repeat([_first(row["RescaleIntercept"]) or 0.0 for row in self.rows], self.frames)
+        slopes = np.array([_first(row["RescaleSlope"]) or 1.0 for row in self.rows])
+        intercepts = np.array([_first(row["RescaleIntercept"]) or 0.0 for row in self.rows])
         shape = (-1,) + (1,) * (array.ndim - 1)
         result: np.ndarray = array.astype(dtype)
         result *= slopes.astype(dtype).reshape(shape)
