@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import functools
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -265,67 +264,62 @@ def _frame_workload(dataset: str, encoding: str, title: str) -> Workload:
     )
 
 
-def _codec_workload(encoding: str) -> Workload:
-    """Bare encoded frames of the CT multi-frame through the codec alone (no DICOM parsing).
-
-    RLE decodes to the bytes of the samples; a JPEG decoder knows nothing of DICOM's sign and
-    returns the unsigned ``BitsStored``-bit codes."""
-
-    def decoded(corpus: Corpus) -> np.ndarray:
-        truth = corpus.truth("ct-mf")
-        return truth if encoding == "rle" else _jpeg_samples(truth, CT_BITS_STORED)
+def _rle_codec_workload() -> Workload:
+    """Bare RLE frames of the CT multi-frame through the codec alone (no DICOM parsing): they
+    decode to the bytes of the samples."""
 
     def setup(corpus: Corpus) -> c.Inputs:
         _, rows, columns = corpus.truth("ct-mf").shape
-        return c.Inputs(encoded=corpus.frames("ct-mf", encoding), geometry=(rows, columns, 1, 16),
-                        source=lambda: np.array(decoded(corpus)))
+        return c.Inputs(encoded=corpus.frames("ct-mf", "rle"), geometry=(rows, columns, 1, 16),
+                        source=lambda: np.array(corpus.truth("ct-mf")))
 
     def work(corpus: Corpus, inputs: c.Inputs) -> Work:
         return Work(bytes=corpus.truth("ct-mf").nbytes, items=len(inputs.encoded))
 
-    peers: Tuple[c.Contender, ...]
-    if encoding == "rle":
-        title, peers, check = "RLE frames of the CT multi-frame", (c.imagecodecs_codec("dicomrle_decode"),), same_bytes
-    else:
-        title = f"JPEG Lossless SV1 frames of the CT multi-frame ({CT_BITS_STORED}-bit codes)"
-        peers, check = (c.imagecodecs_codec("ljpeg_decode"), c.imagecodecs_codec("jpeg8_decode")), same_pixels
     return Workload(
-        f"codec/{encoding}", "codec only", title, "MB/s", "frame", setup, work,
-        (c.dicodec_codec(encoding), *peers, c.memcpy()),
-        check, lambda corpus, inputs: decoded(corpus), needs=(("ct-mf", encoding),),
+        "codec/rle", "codec only", "RLE frames of the CT multi-frame", "MB/s", "frame", setup, work,
+        (c.dicodec_codec("rle"), c.imagecodecs_codec("dicomrle_decode"), c.memcpy()),
+        same_bytes, lambda corpus, inputs: corpus.truth("ct-mf"), needs=(("ct-mf", "rle"),),
     )
 
 
 @functools.lru_cache(maxsize=None)
-def _ct_codestreams(root: str, predictor: int) -> Tuple[bytes, ...]:
+def _ct_codestreams(corpus: Corpus, predictor: int) -> Tuple[bytes, ...]:
     """The CT series' slices as JPEG Lossless codestreams with ``predictor``, made once a process."""
-    truth = Corpus(Path(root)).truth("ct")
-    return tuple(jpegll_frame(np.asarray(frame), CT_BITS_STORED, predictor) for frame in truth)
+    return tuple(jpegll_frame(np.asarray(frame), CT_BITS_STORED, predictor) for frame in corpus.truth("ct"))
+
+
+#: The JPEG Lossless codec workloads' names and titles, by the data set their frames come from.
+_JPEG_CODEC_NAMES = {
+    "ct-mf": ("codec/jpegll", f"JPEG Lossless SV1 frames of the CT multi-frame ({CT_BITS_STORED}-bit codes)"),
+    "us-mf": ("codec/jpegll-rgb", "JPEG Lossless SV1 frames of the RGB ultrasound (8-bit, 3 components)"),
+    "ct": ("codec/jpegll-ct-p{}", f"JPEG Lossless, predictor {{}}, of the CT series' slices ({CT_BITS_STORED}-bit codes)"),
+}
 
 
 def _jpeg_codec_workload(dataset: str, predictor: int = 1) -> Workload:
-    """Bare JPEG Lossless codestreams: the 512x512 CT slices with one of the seven predictors
-    (encoded by libjpeg-turbo when the workload is set up), or the RGB ultrasound frames (SV1)."""
+    """Bare JPEG Lossless codestreams through the codec alone: the frames of a multi-frame as
+    stored (SV1), or the CT series' slices encoded by libjpeg-turbo with ``predictor`` when the
+    workload is set up. A JPEG decoder knows nothing of DICOM's sign and returns the unsigned
+    ``BitsStored``-bit codes."""
+    stored = dataset != "ct"
 
     def decoded(corpus: Corpus) -> np.ndarray:
-        return corpus.truth("us-mf") if dataset == "us-mf" else _jpeg_samples(corpus.truth("ct"), CT_BITS_STORED)
+        truth = corpus.truth(dataset)
+        return truth if dataset == "us-mf" else _jpeg_samples(truth, CT_BITS_STORED)
 
     def setup(corpus: Corpus) -> c.Inputs:
-        encoded = corpus.frames("us-mf", "jpegll") if dataset == "us-mf" else list(_ct_codestreams(str(corpus.root), predictor))
+        encoded = corpus.frames(dataset, "jpegll") if stored else list(_ct_codestreams(corpus, predictor))
         return c.Inputs(encoded=encoded, source=lambda: np.array(decoded(corpus)))
 
     def work(corpus: Corpus, inputs: c.Inputs) -> Work:
         return Work(bytes=decoded(corpus).nbytes, items=len(inputs.encoded))
 
-    if dataset == "us-mf":
-        name, title = "codec/jpegll-rgb", "JPEG Lossless SV1 frames of the RGB ultrasound (8-bit, 3 components)"
-    else:
-        name = f"codec/jpegll-ct-p{predictor}"
-        title = f"JPEG Lossless, predictor {predictor}, of the CT series' slices ({CT_BITS_STORED}-bit codes)"
+    name, title = (text.format(predictor) for text in _JPEG_CODEC_NAMES[dataset])
     return Workload(
         name, "codec only", title, "MB/s", "frame", setup, work,
         (c.dicodec_codec("jpegll"), c.imagecodecs_codec("ljpeg_decode"), c.imagecodecs_codec("jpeg8_decode"), c.memcpy()),
-        same_pixels, lambda corpus, inputs: decoded(corpus), needs=((dataset, "jpegll" if dataset == "us-mf" else "native"),),
+        same_pixels, lambda corpus, inputs: decoded(corpus), needs=((dataset, "jpegll" if stored else "native"),),
     )
 
 
@@ -366,7 +360,7 @@ def all_workloads() -> List[Workload]:
         for encoding in ("native", "rle", "jpegll"):
             found.append(_file_workload(dataset, encoding, f"{what}, {_NAMES[encoding]}, all frames"))
     found.append(_file_workload("be-mf", "native", "CT multi-frame, Explicit VR Big Endian, all frames"))
-    found += [_codec_workload("rle"), _codec_workload("jpegll")]
+    found += [_rle_codec_workload(), _jpeg_codec_workload("ct-mf")]
     found += [_jpeg_codec_workload("ct", predictor) for predictor in range(1, 8)] + [_jpeg_codec_workload("us-mf")]
     found += [_ingest_workload("native"), _ingest_workload("jpegll")]
     return found
