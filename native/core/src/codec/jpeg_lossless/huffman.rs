@@ -33,6 +33,20 @@ const LENGTH: u32 = 0x1F;
 /// Entry flag: the entry holds the whole difference (code and extra bits).
 const COMPLETE: u32 = 1 << 8;
 
+// Pair entry layout (u32), for scans of one component, where consecutive differences come
+// from the same table:
+//   bits 0..5    bits to consume for both differences (or the first alone); bit 5 clear
+//   bit 6        PAIR: the entry holds two differences
+//   bit 7        COMPLETE: at least the first difference is known
+//   bits 8..20   the second difference, 12-bit two's complement (0 without PAIR)
+//   bits 20..32  the first difference, 12-bit two's complement
+// Twelve bits hold every difference a complete entry can have (at most 11 extra bits), except
+// category 16's 32768, whose entries are left incomplete.
+/// Pair entry flag: two differences.
+const PAIR: u32 = 1 << 6;
+/// Pair entry flag: the entry is decoded (otherwise use [`Lookup::decode_buffered`]).
+const PAIR_COMPLETE: u32 = 1 << 7;
+
 /// The largest category a lossless table may hold (Table H.2).
 pub(super) const MAX_CATEGORY: u8 = 16;
 
@@ -50,6 +64,8 @@ pub(super) struct Lookup {
     /// Indexed by the next `LOOKUP_BITS` bits; see the entry layout above. Kept inline rather
     /// than behind its own pointer so that a lookup is one load from the table's address.
     fast: [u32; LOOKUP_SIZE],
+    /// Indexed like `fast`: up to two differences at once; see the pair entry layout above.
+    pairs: [u32; LOOKUP_SIZE],
     /// For each code length 1..=16 (index 0 unused): its first code (F.2.2.3 MINCODE), how
     /// many codes it has, and where its symbols start in `values` (VALPTR).
     first_code: [u32; 17],
@@ -77,6 +93,7 @@ impl Lookup {
     pub(super) fn build(spec: &TableSpec, offset: usize) -> Result<Box<Lookup>> {
         let mut table = Box::new(Lookup {
             fast: [0; LOOKUP_SIZE],
+            pairs: [0; LOOKUP_SIZE],
             first_code: [0; 17],
             count: [0; 17],
             first_value: [0; 17],
@@ -108,7 +125,55 @@ impl Lookup {
             }
             code <<= 1;
         }
+        table.fill_pairs();
         Ok(table)
+    }
+
+    /// Derive the pair entries from the single ones: a complete first difference, followed
+    /// (in the bits it leaves) by a complete second one.
+    // The casts between i16/i32 and u16/u32 reinterpret two's complement fields on purpose.
+    #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+    fn fill_pairs(&mut self) {
+        // A complete difference as a 12-bit field, if it fits one.
+        let field = |entry: u32| {
+            let difference = (entry >> 16) as u16 as i16;
+            (entry & COMPLETE != 0 && (-2048..2048).contains(&difference)).then_some(difference as u32 & 0xFFF)
+        };
+        for (bits, pair) in (0u32..).zip(self.pairs.iter_mut()) {
+            let first = self.fast[bits as usize];
+            let Some(d1) = field(first) else {
+                *pair = 0;
+                continue;
+            };
+            let length = first & LENGTH;
+            *pair = PAIR_COMPLETE | length | (d1 << 20);
+            let rest = LOOKUP_BITS - length;
+            if rest == 0 {
+                continue;
+            }
+            // Only `rest` bits of the second lookup are known: its entry must need no more.
+            let second = self.fast[((bits << length) & (LOOKUP_SIZE as u32 - 1)) as usize];
+            if let Some(d2) = field(second).filter(|_| second & LENGTH <= rest) {
+                *pair |= PAIR | (d2 << 8);
+                *pair += second & LENGTH;
+            }
+        }
+    }
+
+    /// Decode one or two differences with at least [`LOOKUP_BITS`] bits buffered: the
+    /// differences (modulo 2^16; the second 0 when there is one) and whether there are two.
+    /// `None` when the next difference needs [`Lookup::decode_buffered`].
+    #[inline(always)]
+    #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+    pub(super) fn decode_pair(&self, reader: &mut BitReader<'_>) -> Option<(u32, u32, bool)> {
+        let entry = self.pairs[reader.peek(LOOKUP_BITS) as usize];
+        if entry & PAIR_COMPLETE == 0 {
+            return None;
+        }
+        reader.consume_masked(entry, entry & LENGTH);
+        let first = ((entry as i32) >> 20) as u32;
+        let second = (((entry << 12) as i32) >> 20) as u32;
+        Some((first, second, entry & PAIR != 0))
     }
 
     /// Decode one difference, modulo 2^16.
@@ -221,6 +286,49 @@ mod tests {
         counts[0] = 3; // three codes of length 1
         let spec = TableSpec { counts, values: vec![0, 1, 2] };
         assert!(Lookup::build(&spec, 0).is_err());
+    }
+
+    #[test]
+    fn pairs_decode_as_two_single_differences() {
+        // A complete code, lengths 2, 2, 2, 3, 4, ..., 10, 10 for categories 0..=11, so that
+        // some pairs fit the lookup bits, some do not, and some differences take the long path.
+        let mut counts = [0u8; 16];
+        for length in [2, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10] {
+            counts[length - 1] += 1;
+        }
+        let table = Lookup::build(&TableSpec { counts, values: (0..12).collect() }, 0).expect("valid table");
+        // Pseudo-random bytes without FF, so that there is no marker.
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let data: Vec<u8> = (0..4096)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 56) as u8 % 0xFF
+            })
+            .collect();
+        let (mut paired, mut single) = (BitReader::new(&data, 0), BitReader::new(&data, 0));
+        let (mut pairs, mut differences) = (0, 0);
+        while differences < 8000 {
+            paired.ensure(LOOKUP_BITS);
+            let decoded = match table.decode_pair(&mut paired) {
+                Some((first, second, true)) => {
+                    pairs += 1;
+                    vec![first & 0xFFFF, second & 0xFFFF]
+                }
+                Some((first, _, false)) => vec![first & 0xFFFF],
+                None => vec![table.decode_buffered(&mut paired).expect("a code")],
+            };
+            for difference in decoded {
+                assert_eq!(difference, table.decode(&mut single).expect("a code"), "difference {differences}");
+                differences += 1;
+            }
+            // Both readers stand at the same bit.
+            paired.ensure(32);
+            single.ensure(32);
+            assert_eq!(paired.peek(32), single.peek(32), "after difference {differences}");
+        }
+        assert!(pairs > 1000, "only {pairs} pairs");
     }
 
     #[test]

@@ -56,6 +56,15 @@ trait Sample {
     fn load(pixel: &[u8], j: usize) -> u32;
     /// Store sample `j` of a pixel.
     fn store(pixel: &mut [u8], j: usize, value: u32);
+    /// One sample as stored.
+    type Unit: Copy;
+    /// Bytes as samples (a partial sample at the end is left out).
+    fn units(bytes: &[u8]) -> &[Self::Unit];
+    fn units_mut(bytes: &mut [u8]) -> &mut [Self::Unit];
+    /// The value of a stored sample.
+    fn get(unit: Self::Unit) -> u32;
+    /// A value (below 2^(8 * BYTES)) as stored.
+    fn unit(value: u32) -> Self::Unit;
 }
 
 /// One byte per sample (precision up to 8).
@@ -74,6 +83,21 @@ impl Sample for Bits8 {
     fn store(pixel: &mut [u8], j: usize, value: u32) {
         pixel[j] = value as u8;
     }
+    type Unit = u8;
+    fn units(bytes: &[u8]) -> &[u8] {
+        bytes
+    }
+    fn units_mut(bytes: &mut [u8]) -> &mut [u8] {
+        bytes
+    }
+    #[inline(always)]
+    fn get(unit: u8) -> u32 {
+        u32::from(unit)
+    }
+    #[inline(always)]
+    fn unit(value: u32) -> u8 {
+        value as u8
+    }
 }
 
 impl Sample for Bits16 {
@@ -87,26 +111,45 @@ impl Sample for Bits16 {
     fn store(pixel: &mut [u8], j: usize, value: u32) {
         pixel[2 * j..2 * j + 2].copy_from_slice(&(value as u16).to_le_bytes());
     }
+    type Unit = [u8; 2];
+    fn units(bytes: &[u8]) -> &[[u8; 2]] {
+        bytemuck::cast_slice(&bytes[..bytes.len() & !1])
+    }
+    fn units_mut(bytes: &mut [u8]) -> &mut [[u8; 2]] {
+        let even = bytes.len() & !1;
+        bytemuck::cast_slice_mut(&mut bytes[..even])
+    }
+    #[inline(always)]
+    fn get(unit: [u8; 2]) -> u32 {
+        u32::from(u16::from_le_bytes(unit))
+    }
+    #[inline(always)]
+    fn unit(value: u32) -> [u8; 2] {
+        (value as u16).to_le_bytes()
+    }
 }
 
 /// The prediction Px of Table H.1 from the reconstructed samples left (Ra), above (Rb) and
-/// above-left (Rc), all below 2^16, modulo 2^16 (only its low 16 bits are used).
+/// above-left (Rc), modulo 2^16 (only its low 16 bits are used). Rb and Rc are below 2^16; Ra
+/// may carry higher bits (only its low `S::MASK` bits count), so that a caller can leave it
+/// unmasked where the prediction is Ra plus something: the mask is then off the chain from one
+/// sample to the next.
 ///
 /// Predictions are exact, without clamping (A.5), and the halvings in 5 and 6 are arithmetic
 /// right shifts of a possibly negative difference (H.1.2.1). Here they use unsigned
-/// arithmetic: Ra + floor((Rb - Rc) / 2) = floor((2Ra + Rb - Rc) / 2), and adding 2^17 before
-/// halving keeps the sum positive while changing the result by 2^16 only.
+/// arithmetic: adding 2^17 before halving keeps the difference positive while changing the
+/// result by 2^16 only.
 #[inline(always)]
-fn predict<const PREDICTOR: u8>(ra: u32, rb: u32, rc: u32) -> u32 {
+fn predict<S: Sample, const PREDICTOR: u8>(ra: u32, rb: u32, rc: u32) -> u32 {
     const BIAS: u32 = 1 << 17;
     match PREDICTOR {
         1 => ra,
         2 => rb,
         3 => rc,
-        4 => (ra + rb).wrapping_sub(rc),
-        5 => (2 * ra + rb + BIAS - rc) >> 1,
-        6 => (2 * rb + ra + BIAS - rc) >> 1,
-        _ => (ra + rb) >> 1,
+        4 => ra.wrapping_add(rb.wrapping_sub(rc)),
+        5 => ra.wrapping_add((rb + BIAS - rc) >> 1),
+        6 => rb + (((ra & S::MASK) + BIAS - rc) >> 1),
+        _ => ((ra & S::MASK) + rb) >> 1,
     }
 }
 
@@ -170,6 +213,9 @@ fn next_line<S: Sample, const N: usize, const PREDICTOR: u8>(
     row: &mut [u8],
     above: &[u8],
 ) -> Result<()> {
+    if N == 1 {
+        return next_gray_line::<S, PREDICTOR>(reader, tables[0], row, above);
+    }
     let step = N * S::BYTES;
     let mut pixels = row.chunks_exact_mut(step).zip(above.chunks_exact(step));
     let Some((px, up)) = pixels.next() else { return Ok(()) };
@@ -178,9 +224,54 @@ fn next_line<S: Sample, const N: usize, const PREDICTOR: u8>(
     let mut ra = pixel::<S, N>(&mut bits, tables, px, rc)?;
     for (px, up) in pixels {
         let rb = load_pixel::<S, N>(up);
-        let predictions: [u32; N] = std::array::from_fn(|j| predict::<PREDICTOR>(ra[j], rb[j], rc[j]));
+        let predictions: [u32; N] = std::array::from_fn(|j| predict::<S, PREDICTOR>(ra[j], rb[j], rc[j]));
         ra = pixel::<S, N>(&mut bits, tables, px, predictions)?;
         rc = rb;
+    }
+    *reader = bits;
+    Ok(())
+}
+
+/// [`next_line`] for scans of one component, two samples at a time where the pair table allows:
+/// the chain from one lookup to the next (shift, load, shift) is the decoder's critical path,
+/// and a pair halves the number of links.
+fn next_gray_line<S: Sample, const PREDICTOR: u8>(reader: &mut BitReader<'_>, table: &Lookup, row: &mut [u8], above: &[u8]) -> Result<()> {
+    let row = S::units_mut(row);
+    let width = row.len();
+    // Slices of one length, indexed below `width`: the compiler drops the bounds checks.
+    let Some(above) = S::units(above).get(..width) else { return Ok(()) };
+    let (Some(&first_above), false) = (above.first(), width == 0) else { return Ok(()) };
+    let mut bits = *reader;
+    // The first sample is predicted by Rb.
+    bits.ensure(LOOKUP_BITS);
+    let mut ra = S::get(first_above).wrapping_add(table.decode_buffered(&mut bits)?);
+    row[0] = S::unit(ra);
+    let mut x = 1;
+    // A pair needs two samples left in the line; the second is written even when the entry
+    // holds one difference (and then overwritten by the next step), so `x + 1 < width` keeps
+    // every access inside the line.
+    while x + 1 < width {
+        bits.ensure(LOOKUP_BITS);
+        let rb = || S::get(above[x]);
+        let rc = || S::get(above[x - 1]);
+        let Some((d1, d2, two)) = table.decode_pair(&mut bits) else {
+            ra = predict::<S, PREDICTOR>(ra, rb(), rc()).wrapping_add(table.decode_buffered(&mut bits)?);
+            row[x] = S::unit(ra);
+            x += 1;
+            continue;
+        };
+        // Left unmasked: `S::unit` keeps the low bits, `predict` masks Ra where it must.
+        let first = predict::<S, PREDICTOR>(ra, rb(), rc()).wrapping_add(d1);
+        row[x] = S::unit(first);
+        let second = predict::<S, PREDICTOR>(first, S::get(above[x + 1]), rb()).wrapping_add(d2);
+        row[x + 1] = S::unit(second);
+        ra = if two { second } else { first };
+        x += 1 + usize::from(two);
+    }
+    if x < width {
+        bits.ensure(LOOKUP_BITS);
+        let value = predict::<S, PREDICTOR>(ra, S::get(above[x]), S::get(above[x - 1])).wrapping_add(table.decode_buffered(&mut bits)?);
+        row[x] = S::unit(value);
     }
     *reader = bits;
     Ok(())
@@ -274,12 +365,7 @@ fn by_predictor<S: Sample, const N: usize>(job: &ScanJob<'_>, reader: &mut BitRe
 }
 
 /// The line loop for one kind of scan.
-fn lines<S: Sample, const N: usize, const PREDICTOR: u8>(
-    job: &ScanJob<'_>,
-    reader: &mut BitReader<'_>,
-    out: &mut [u8],
-    at: usize,
-) -> Result<()> {
+fn lines<S: Sample, const N: usize, const PREDICTOR: u8>(job: &ScanJob<'_>, reader: &mut BitReader<'_>, out: &mut [u8], at: usize) -> Result<()> {
     let tables: [&Lookup; N] = std::array::from_fn(|j| job.tables[j]);
     let initial = 1u32 << (job.precision - job.point_transform - 1);
     let mut restarts = Restarts::new(job, at)?;
