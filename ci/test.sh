@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python -m pip install --quiet --disable-pip-version-check ".[test]"
+# Console scripts of the extras (cmake, which the Rust tests' libjpeg-turbo build needs) on PATH.
+PATH="$(python -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
+export PATH
 cargo test --manifest-path native/Cargo.toml --release
 bash ci/lint.sh
 python -m pytest
