@@ -1,7 +1,9 @@
 """Property tests for JPEG Lossless: random images encoded by libjpeg-turbo (imagecodecs
 ``jpeg8_encode(lossless=True)``), never by dicodec, decode to libjpeg-turbo's own output and
 to the original samples: every predictor, precision 2-16, 1 and 3 components, sizes down to
-1x1, noisy and smooth content. In a DICOM file, signed samples come back sign-extended."""
+1x1, noisy and smooth content. In a DICOM file, signed samples come back sign-extended, and
+GDCM decodes the same files to the same samples. (Restart intervals, which imagecodecs does
+not write, are tested in Rust against libjpeg-turbo 3: native/core/tests/jpeg_turbo.rs.)"""
 
 from __future__ import annotations
 
@@ -94,3 +96,68 @@ def test_dicom_frames_are_sign_extended_by_bits_stored(bits_stored, frames, rows
     decoded = dicodec.pixel_array(_dicom(streams, rows, columns, bits_stored, signed))
     np.testing.assert_array_equal(decoded, values[0] if frames == 1 else values)
     assert decoded.dtype == dtype
+
+
+# GDCM decodes in a process of its own: python-gdcm 3.2.6 aborts the whole process on some
+# valid streams (those with Bits Stored below 8 among them), which would end the test run.
+_GDCM_DECODE = """
+import sys, gdcm
+for path in sys.argv[1:]:
+    reader = gdcm.ImageReader()
+    reader.SetFileName(path)
+    if not reader.Read():
+        sys.exit(f"GDCM cannot read {path}")
+    with open(path + ".gdcm", "wb") as out:
+        out.write(reader.GetImage().GetBuffer().encode("utf-8", "surrogateescape"))
+"""
+
+
+def _gdcm_cases():
+    """Every predictor, precisions 8-16 (GDCM aborts below 8), 1 and 3 components, odd sizes."""
+    rng = np.random.default_rng(20261203)
+    for predictor in range(1, 8):
+        for precision in (8, 9, 12, 13, 16):
+            for components in (1, 3):
+                rows, columns = (int(n) for n in rng.integers(1, 34, size=2))
+                shape = (rows, columns, components) if components > 1 else (rows, columns)
+                y, x = np.mgrid[0:rows, 0:columns]
+                ramp = (x * 5 + y * 9) if components == 1 else (x * 5 + y * 9)[..., None] * [1, 2, 3]
+                image = (ramp + rng.integers(0, 1 << min(precision, 6), size=shape)) % (1 << precision)
+                yield image.astype(np.uint8 if precision <= 8 else np.uint16), precision, predictor
+
+
+def test_equals_gdcm(tmp_path):
+    pytest.importorskip("gdcm", reason="python-gdcm is not installed")
+    import subprocess
+    import sys
+
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGLossless, JPEGLosslessSV1, generate_uid
+
+    cases = list(_gdcm_cases())
+    paths = []
+    for i, (image, precision, predictor) in enumerate(cases):
+        ds = Dataset()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = JPEGLosslessSV1 if predictor == 1 else JPEGLossless
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.Rows, ds.Columns = image.shape[:2]
+        ds.SamplesPerPixel = image.shape[2] if image.ndim == 3 else 1
+        ds.PhotometricInterpretation = "RGB" if image.ndim == 3 else "MONOCHROME2"
+        if image.ndim == 3:
+            ds.PlanarConfiguration = 0
+        ds.BitsAllocated = image.itemsize * 8
+        ds.BitsStored, ds.HighBit, ds.PixelRepresentation = precision, precision - 1, 0
+        ds.PixelData = encapsulate([encode(image, precision, predictor)])
+        paths.append(str(tmp_path / f"{i:03d}.dcm"))
+        pydicom.dcmwrite(paths[-1], ds, enforce_file_format=True)
+    done = subprocess.run([sys.executable, "-c", _GDCM_DECODE, *paths], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for path, (image, precision, predictor) in zip(paths, cases):
+        by_gdcm = np.fromfile(path + ".gdcm", image.dtype).reshape(image.shape)
+        decoded = dicodec.pixel_array(path)
+        assert decoded.dtype == image.dtype, path
+        np.testing.assert_array_equal(decoded, by_gdcm, err_msg=f"{path}: precision {precision}, predictor {predictor}")
+        np.testing.assert_array_equal(decoded, image, err_msg=path)
