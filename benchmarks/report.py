@@ -2,7 +2,8 @@
 
 The table is Markdown, so that the README can quote it as printed. Throughput is decoded
 output in MB/s (10^6 bytes) for pixel work, files/s for header work and calls/s for tag access;
-"dicodec x" is how many times faster dicodec is than that row, median against median.
+"dicodec x" is how many times faster dicodec is than that row: the median of the ratios of
+the two contenders' samples taken in the same round, side by side (see timing.paired_ratio).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import contenders as c
 from corpus import Corpus
 from memory import CRASHED as PROBE_CRASHED
 from memory import Probe
-from timing import Plan, Timing, interleaved
+from timing import Plan, Timing, interleaved, paired_ratio
 from workloads import Work, Workload
 
 OK, WRONG, CRASHED, ERROR, ABSENT, NOT_AVAILABLE = "ok", "WRONG", "CRASHED", "ERROR", "absent", "n/a"
@@ -55,11 +55,12 @@ class Result:
         return row if row is not None and row.timing is not None else None
 
     def speedup(self, row: Row) -> Optional[float]:
-        """How many times faster dicodec is than ``row`` (median against median)."""
+        """How many times faster dicodec is than ``row``: the median of the per-round ratios
+        (see :func:`timing.paired_ratio`)."""
         base = self.dicodec
         if base is None or base.timing is None or row.timing is None or row is base:
             return None
-        return row.timing.median / base.timing.median
+        return paired_ratio(row.timing, base.timing)
 
 
 def missing_corpus(workload: Workload, corpus: Corpus) -> Optional[str]:

@@ -10,7 +10,9 @@ The first round also measures how long a call takes: calls much shorter than ``s
 repeated within one sample so that a sample is long against the clock. Each contender gets an
 equal share of the budget, as many rounds as fit in it between ``min_rounds`` and
 ``max_rounds``: a slow peer stops after ``min_rounds`` while the fast ones go on taking turns
-among themselves. The summary is the median, with the min and max beside it.
+among themselves. The summary is the median, with the min and max beside it; a ratio between
+two contenders is the median of their per-round ratios (:func:`paired_ratio`), since two
+samples of one round were taken side by side and share the machine's load of the moment.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class Timing:
     """Seconds per call of one contender, one value per round."""
 
     samples: List[float] = field(default_factory=list)
+    #: The round each sample was taken in (0 for the first).
+    rounds: List[int] = field(default_factory=list)
     #: Calls per sample.
     inner: int = 1
     #: What it raised, if a call failed while being timed (it is then dropped).
@@ -94,6 +98,7 @@ def interleaved(calls: Dict[str, Callable[[], Any]], plan: Plan) -> Dict[str, Ti
         timing.inner = max(1, math.floor(plan.sample_s / max(first, 1e-9)))
         if timing.inner == 1:
             timing.samples.append(first)
+            timing.rounds.append(0)
         rounds[label] = max(plan.min_rounds, min(plan.max_rounds, int(share / (first * timing.inner))))
     for r in range(1, max(rounds.values(), default=0) + 1):
         gc.collect(1)  # the young garbage of the last round; a full collection costs ~20 ms here
@@ -103,4 +108,18 @@ def interleaved(calls: Dict[str, Callable[[], Any]], plan: Plan) -> Dict[str, Ti
             seconds = sample(label, timings[label].inner)
             if seconds is not None:
                 timings[label].samples.append(seconds)
+                timings[label].rounds.append(r)
     return timings
+
+
+def paired_ratio(slow: Timing, fast: Timing) -> float:
+    """How many times longer a call of ``slow`` takes than one of ``fast``: the median over the
+    rounds both were timed in of the ratio of their samples in that round. The VM this runs on
+    has bursts of load from elsewhere that last longer than a sample; pairing samples by round
+    cancels them, where a ratio of medians moves with whichever contender a burst happened to
+    hit more often. With fewer than three shared rounds it is the ratio of the medians."""
+    by_round = dict(zip(fast.rounds, fast.samples))
+    ratios = [seconds / by_round[r] for r, seconds in zip(slow.rounds, slow.samples) if r in by_round]
+    if len(ratios) < 3:
+        return slow.median / fast.median
+    return statistics.median(ratios)
