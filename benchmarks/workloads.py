@@ -264,22 +264,40 @@ def _frame_workload(dataset: str, encoding: str, title: str) -> Workload:
     )
 
 
-def _rle_codec_workload() -> Workload:
-    """Bare RLE frames of the CT multi-frame through the codec alone (no DICOM parsing): they
+@functools.lru_cache(maxsize=None)
+def _ct_rle_frames(corpus: Corpus) -> Tuple[bytes, ...]:
+    """The RLE fragment of each CT series slice (one frame per file), read once a process."""
+    import pydicom
+    from pydicom.encaps import generate_frames
+
+    return tuple(next(generate_frames(pydicom.dcmread(path).PixelData, number_of_frames=1))
+                 for path in corpus.paths("ct", "rle"))
+
+
+#: The RLE codec workloads' names and titles, by the data set their frames come from.
+_RLE_CODEC_NAMES = {
+    "ct-mf": ("codec/rle", "RLE frames of the CT multi-frame"),
+    "ct": ("codec/rle-ct", "RLE frames of the CT series (512x512 slices)"),
+}
+
+
+def _rle_codec_workload(dataset: str) -> Workload:
+    """Bare RLE frames of a CT data set through the codec alone (no DICOM parsing): they
     decode to the bytes of the samples."""
 
     def setup(corpus: Corpus) -> c.Inputs:
-        _, rows, columns = corpus.truth("ct-mf").shape
-        return c.Inputs(encoded=corpus.frames("ct-mf", "rle"), geometry=(rows, columns, 1, 16),
-                        source=lambda: np.array(corpus.truth("ct-mf")))
+        _, rows, columns = corpus.truth(dataset).shape
+        encoded = corpus.frames(dataset, "rle") if dataset == "ct-mf" else list(_ct_rle_frames(corpus))
+        return c.Inputs(encoded=encoded, geometry=(rows, columns, 1, 16), source=lambda: np.array(corpus.truth(dataset)))
 
     def work(corpus: Corpus, inputs: c.Inputs) -> Work:
-        return Work(bytes=corpus.truth("ct-mf").nbytes, items=len(inputs.encoded))
+        return Work(bytes=corpus.truth(dataset).nbytes, items=len(inputs.encoded))
 
+    name, title = _RLE_CODEC_NAMES[dataset]
     return Workload(
-        "codec/rle", "codec only", "RLE frames of the CT multi-frame", "MB/s", "frame", setup, work,
+        name, "codec only", title, "MB/s", "frame", setup, work,
         (c.dicodec_codec("rle"), c.imagecodecs_codec("dicomrle_decode"), c.memcpy()),
-        same_bytes, lambda corpus, inputs: corpus.truth("ct-mf"), needs=(("ct-mf", "rle"),),
+        same_bytes, lambda corpus, inputs: corpus.truth(dataset), needs=((dataset, "rle"),),
     )
 
 
@@ -360,7 +378,7 @@ def all_workloads() -> List[Workload]:
         for encoding in ("native", "rle", "jpegll"):
             found.append(_file_workload(dataset, encoding, f"{what}, {_NAMES[encoding]}, all frames"))
     found.append(_file_workload("be-mf", "native", "CT multi-frame, Explicit VR Big Endian, all frames"))
-    found += [_rle_codec_workload(), _jpeg_codec_workload("ct-mf")]
+    found += [_rle_codec_workload("ct-mf"), _rle_codec_workload("ct"), _jpeg_codec_workload("ct-mf")]
     found += [_jpeg_codec_workload("ct", predictor) for predictor in range(1, 8)] + [_jpeg_codec_workload("us-mf")]
     found += [_ingest_workload("native"), _ingest_workload("jpegll")]
     return found
