@@ -18,7 +18,7 @@ use super::bitreader::BitReader;
 use crate::error::{Error, Result};
 use crate::tag::Tag;
 
-/// Bits looked up at once: 12 bits (16 KiB per table, within L1) covers code and extra bits of
+/// Bits looked up at once: 12 bits (16 KiB per table, 32 KiB with the pair table) covers code and extra bits of
 /// the common categories of CT and MR data.
 pub(super) const LOOKUP_BITS: u32 = 12;
 const LOOKUP_SIZE: usize = 1 << LOOKUP_BITS;
@@ -59,7 +59,7 @@ pub(super) struct TableSpec {
     pub(super) values: Vec<u8>,
 }
 
-/// A table ready for decoding (about 16 KiB: keep it boxed).
+/// A table ready for decoding (about 32 KiB: keep it boxed).
 pub(super) struct Lookup {
     /// Indexed by the next `LOOKUP_BITS` bits; see the entry layout above. Kept inline rather
     /// than behind its own pointer so that a lookup is one load from the table's address.
@@ -89,8 +89,10 @@ impl Lookup {
     /// Build the decoding tables (Annex C, Figures C.1 and C.2; F.2.2.3).
     ///
     /// `offset` is where the table was defined, for errors. Counts with more codes of some
-    /// length than the code space allows are rejected.
-    pub(super) fn build(spec: &TableSpec, offset: usize) -> Result<Box<Lookup>> {
+    /// length than the code space allows are rejected. The pair entries are filled only
+    /// `with_pairs` (for scans of one component, the only ones that use them); without, every
+    /// pair entry sends the decoder to [`Lookup::decode_buffered`].
+    pub(super) fn build(spec: &TableSpec, offset: usize, with_pairs: bool) -> Result<Box<Lookup>> {
         let mut table = Box::new(Lookup {
             fast: [0; LOOKUP_SIZE],
             pairs: [0; LOOKUP_SIZE],
@@ -125,7 +127,9 @@ impl Lookup {
             }
             code <<= 1;
         }
-        table.fill_pairs();
+        if with_pairs {
+            table.fill_pairs();
+        }
         Ok(table)
     }
 
@@ -285,7 +289,7 @@ mod tests {
         let mut counts = [0u8; 16];
         counts[0] = 3; // three codes of length 1
         let spec = TableSpec { counts, values: vec![0, 1, 2] };
-        assert!(Lookup::build(&spec, 0).is_err());
+        assert!(Lookup::build(&spec, 0, true).is_err());
     }
 
     #[test]
@@ -296,7 +300,7 @@ mod tests {
         for length in [2, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10] {
             counts[length - 1] += 1;
         }
-        let table = Lookup::build(&TableSpec { counts, values: (0..12).collect() }, 0).expect("valid table");
+        let table = Lookup::build(&TableSpec { counts, values: (0..12).collect() }, 0, true).expect("valid table");
         // Pseudo-random bytes without FF, so that there is no marker.
         let mut state = 0x2545_F491_4F6C_DD1Du64;
         let data: Vec<u8> = (0..4096)
@@ -339,7 +343,7 @@ mod tests {
         counts[1] = 1;
         counts[15] = 1;
         let spec = TableSpec { counts, values: vec![0, 3] };
-        let table = Lookup::build(&spec, 0).expect("valid table");
+        let table = Lookup::build(&spec, 0, false).expect("valid table");
         // 00 | 0100000000000000 110 | 111 then the marker's zero padding.
         let data = [0b0001_0000, 0b0000_0000, 0b0011_0111, 0xFF, 0xD9];
         let mut reader = BitReader::new(&data, 0);

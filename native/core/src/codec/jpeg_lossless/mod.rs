@@ -19,7 +19,7 @@
 //! (libjpeg and GDCM would fill any shortfall with zeros). Error offsets are positions in the
 //! codestream given.
 //!
-//! Memory use besides the output: the Huffman lookup tables (16 KiB each, at most four per
+//! Memory use besides the output: the Huffman lookup tables (32 KiB each, at most four per
 //! scan), and for scans that do not hold every component in frame order two lines of samples.
 //! Neither depends on anything but the frame width.
 
@@ -194,7 +194,7 @@ fn decode_one_scan(
             let Some((spec, defined_at)) = &headers.tables[slot] else {
                 return Err(Error::invalid(format!("scan uses Huffman table {table}, which is not defined"), TAG, scan.offset));
             };
-            lookups[slot] = Some(Lookup::build(spec, *defined_at)?);
+            lookups[slot] = Some(Lookup::build(spec, *defined_at, scan.components.len() == 1)?);
         }
     }
     let mut positions = [0usize; 4];

@@ -236,6 +236,7 @@ fn next_line<S: Sample, const N: usize, const PREDICTOR: u8>(
 /// the chain from one lookup to the next (shift, load, shift) is the decoder's critical path,
 /// and a pair halves the number of links.
 fn next_gray_line<S: Sample, const PREDICTOR: u8>(reader: &mut BitReader<'_>, table: &Lookup, row: &mut [u8], above: &[u8]) -> Result<()> {
+    debug_assert_eq!(row.len(), above.len(), "a line and the line above it");
     let row = S::units_mut(row);
     let width = row.len();
     // Slices of one length, indexed below `width`: the compiler drops the bounds checks.
