@@ -52,10 +52,6 @@ trait Sample {
     const BYTES: usize;
     /// Mask applied to a reconstructed value.
     const MASK: u32;
-    /// Sample `j` of a pixel.
-    fn load(pixel: &[u8], j: usize) -> u32;
-    /// Store sample `j` of a pixel.
-    fn store(pixel: &mut [u8], j: usize, value: u32);
     /// One sample as stored.
     type Unit: Copy;
     /// Bytes as samples (a partial sample at the end is left out).
@@ -65,6 +61,17 @@ trait Sample {
     fn get(unit: Self::Unit) -> u32;
     /// A value (below 2^(8 * BYTES)) as stored.
     fn unit(value: u32) -> Self::Unit;
+
+    /// Sample `j` of a pixel.
+    #[inline(always)]
+    fn load(pixel: &[u8], j: usize) -> u32 {
+        Self::get(Self::units(pixel)[j])
+    }
+    /// Store sample `j` of a pixel.
+    #[inline(always)]
+    fn store(pixel: &mut [u8], j: usize, value: u32) {
+        Self::units_mut(pixel)[j] = Self::unit(value);
+    }
 }
 
 /// One byte per sample (precision up to 8).
@@ -75,18 +82,12 @@ struct Bits16;
 impl Sample for Bits8 {
     const BYTES: usize = 1;
     const MASK: u32 = 0xFF;
-    #[inline(always)]
-    fn load(pixel: &[u8], j: usize) -> u32 {
-        u32::from(pixel[j])
-    }
-    #[inline(always)]
-    fn store(pixel: &mut [u8], j: usize, value: u32) {
-        pixel[j] = value as u8;
-    }
     type Unit = u8;
+    #[inline(always)]
     fn units(bytes: &[u8]) -> &[u8] {
         bytes
     }
+    #[inline(always)]
     fn units_mut(bytes: &mut [u8]) -> &mut [u8] {
         bytes
     }
@@ -103,18 +104,12 @@ impl Sample for Bits8 {
 impl Sample for Bits16 {
     const BYTES: usize = 2;
     const MASK: u32 = 0xFFFF;
-    #[inline(always)]
-    fn load(pixel: &[u8], j: usize) -> u32 {
-        u32::from(u16::from_le_bytes([pixel[2 * j], pixel[2 * j + 1]]))
-    }
-    #[inline(always)]
-    fn store(pixel: &mut [u8], j: usize, value: u32) {
-        pixel[2 * j..2 * j + 2].copy_from_slice(&(value as u16).to_le_bytes());
-    }
     type Unit = [u8; 2];
+    #[inline(always)]
     fn units(bytes: &[u8]) -> &[[u8; 2]] {
         bytemuck::cast_slice(&bytes[..bytes.len() & !1])
     }
+    #[inline(always)]
     fn units_mut(bytes: &mut [u8]) -> &mut [[u8; 2]] {
         let even = bytes.len() & !1;
         bytemuck::cast_slice_mut(&mut bytes[..even])
