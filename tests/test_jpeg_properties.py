@@ -62,18 +62,23 @@ def test_equals_libjpeg_turbo(case):
     assert parameters["components"] == (image.shape[2] if image.ndim == 3 else 1)
 
 
-def _dicom(frames: list, rows: int, columns: int, bits_stored: int, signed: bool) -> bytes:
+def _dicom(frames: list, rows: int, columns: int, bits_stored: int, signed: bool, samples: int = 1,
+           transfer_syntax: str = pydicom.uid.JPEGLosslessSV1) -> bytes:
+    """A DICOM file of JPEG Lossless ``frames`` (JPEG Lossless SV1 unless ``transfer_syntax``
+    says otherwise); ``samples`` 3 is RGB, interleaved."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.encaps import encapsulate
-    from pydicom.uid import JPEGLosslessSV1, generate_uid
+    from pydicom.uid import generate_uid
 
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = JPEGLosslessSV1
+    ds.file_meta.TransferSyntaxUID = transfer_syntax
     ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
     ds.Rows, ds.Columns, ds.NumberOfFrames = rows, columns, len(frames)
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = samples, "RGB" if samples == 3 else "MONOCHROME2"
+    if samples > 1:
+        ds.PlanarConfiguration = 0
     ds.BitsAllocated = 8 if bits_stored <= 8 else 16
     ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits_stored, bits_stored - 1, int(signed)
     ds.PixelData = encapsulate(frames)
@@ -131,28 +136,17 @@ def test_equals_gdcm(tmp_path):
     import subprocess
     import sys
 
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.encaps import encapsulate
-    from pydicom.uid import JPEGLossless, JPEGLosslessSV1, generate_uid
+    from pydicom.uid import JPEGLossless, JPEGLosslessSV1
 
     cases = list(_gdcm_cases())
     paths = []
     for i, (image, precision, predictor) in enumerate(cases):
-        ds = Dataset()
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.TransferSyntaxUID = JPEGLosslessSV1 if predictor == 1 else JPEGLossless
-        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.Rows, ds.Columns = image.shape[:2]
-        ds.SamplesPerPixel = image.shape[2] if image.ndim == 3 else 1
-        ds.PhotometricInterpretation = "RGB" if image.ndim == 3 else "MONOCHROME2"
-        if image.ndim == 3:
-            ds.PlanarConfiguration = 0
-        ds.BitsAllocated = image.itemsize * 8
-        ds.BitsStored, ds.HighBit, ds.PixelRepresentation = precision, precision - 1, 0
-        ds.PixelData = encapsulate([encode(image, precision, predictor)])
+        rows, columns = image.shape[:2]
+        samples = image.shape[2] if image.ndim == 3 else 1
+        syntax = JPEGLosslessSV1 if predictor == 1 else JPEGLossless
         paths.append(str(tmp_path / f"{i:03d}.dcm"))
-        pydicom.dcmwrite(paths[-1], ds, enforce_file_format=True)
+        with open(paths[-1], "wb") as file:
+            file.write(_dicom([encode(image, precision, predictor)], rows, columns, precision, False, samples, syntax))
     done = subprocess.run([sys.executable, "-c", _GDCM_DECODE, *paths], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     for path, (image, precision, predictor) in zip(paths, cases):
