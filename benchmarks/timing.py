@@ -113,11 +113,12 @@ def interleaved(calls: Dict[str, Callable[[], Any]], plan: Plan) -> Dict[str, Ti
 
 
 def paired_ratio(slow: Timing, fast: Timing) -> float:
-    """How many times longer a call of ``slow`` takes than one of ``fast``: the median over the
-    rounds after the first that both were timed in of the ratio of their samples in that round. The VM this runs on
-    has bursts of load from elsewhere that last longer than a sample; pairing samples by round
-    cancels them, where a ratio of medians moves with whichever contender a burst happened to
-    hit more often. With fewer than three shared rounds it is the ratio of the medians."""
+    """How many times longer a call of ``slow`` takes than one of ``fast``: the median, over the
+    rounds after the first that both were timed in, of the ratio of their samples in that round.
+    The VM this runs on has bursts of load from elsewhere that last longer than a sample;
+    pairing samples by round cancels them, where a ratio of medians moves with whichever
+    contender a burst happened to hit more often. With fewer than three shared rounds it is the
+    ratio of the medians."""
     # Round 0 is left out: it runs in a fixed order, straight after a full collection, and
     # only contenders whose single call fills a sample have a sample in it.
     by_round = {r: seconds for r, seconds in zip(fast.rounds, fast.samples) if r > 0}

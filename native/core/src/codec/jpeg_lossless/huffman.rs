@@ -18,8 +18,8 @@ use super::bitreader::BitReader;
 use crate::error::{Error, Result};
 use crate::tag::Tag;
 
-/// Bits looked up at once: 12 bits (16 KiB per table, 32 KiB with the pair table) covers code and extra bits of
-/// the common categories of CT and MR data.
+/// Bits looked up at once: 12 bits (16 KiB per table, 32 KiB with the pair table) covers code
+/// and extra bits of the common categories of CT and MR data.
 pub(super) const LOOKUP_BITS: u32 = 12;
 const LOOKUP_SIZE: usize = 1 << LOOKUP_BITS;
 
