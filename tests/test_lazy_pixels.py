@@ -14,12 +14,13 @@ GIB = 1 << 30
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads RSS from /proc (Linux only)")
 
 
-def _rss_bytes() -> int:
+def _rss_bytes(field: str = "VmRSS") -> int:
+    """Resident memory, or with ``field="RssFile"`` the resident pages of mapped files alone."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+    raise AssertionError(f"no {field}")
 
 
 def _sparse_multiframe(path, pixel_bytes: int) -> None:
@@ -58,6 +59,64 @@ def test_header_scan_of_a_1gib_file_does_not_touch_its_pixels(tmp_path, stop_bef
         grown = _rss_bytes() - before
     # Touching the pixel pages would map 1 GiB; reading the header maps a few pages.
     assert grown < 16 * 1024 * 1024, f"RSS grew by {grown} bytes"
+
+
+def _sparse_rle_multiframe(path, frames: int, side: int) -> int:
+    """A Part 10 RLE file of ``frames`` 8-bit ``side`` x ``side`` frames with a Basic Offset
+    Table. Each frame is one fragment: a 64-byte RLE header, then a segment that is a hole in
+    the sparse file, whose zero bytes are literal runs of one zero each. Returns the offset of
+    the first fragment's item tag."""
+
+    def element(tag, vr, value):
+        head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr
+        if vr in (b"OB", b"OW"):
+            return head + b"\0\0" + struct.pack("<I", len(value))
+        return head + struct.pack("<H", len(value)) + value
+
+    meta = element(0x00020010, b"UI", b"1.2.840.10008.1.2.5\0")
+    header = b"\0" * 128 + b"DICM" + element(0x00020000, b"UL", struct.pack("<I", len(meta))) + meta
+    header += element(0x00280002, b"US", struct.pack("<H", 1))
+    header += element(0x00280004, b"CS", b"MONOCHROME2 ")
+    header += element(0x00280008, b"IS", str(frames).encode().ljust(2 * ((len(str(frames)) + 1) // 2)))
+    header += element(0x00280010, b"US", struct.pack("<H", side))
+    header += element(0x00280011, b"US", struct.pack("<H", side))
+    header += element(0x00280100, b"US", struct.pack("<H", 8))
+    header += element(0x00280103, b"US", struct.pack("<H", 0))
+    fragment = 64 + 2 * side * side
+    table = struct.pack(f"<{frames}I", *(i * (8 + fragment) for i in range(frames)))
+    header += struct.pack("<HH", 0x7FE0, 0x0010) + b"OB\0\0" + struct.pack("<I", 0xFFFFFFFF)
+    header += struct.pack("<HHI", 0xFFFE, 0xE000, len(table)) + table
+    rle_header = struct.pack("<16I", 1, 64, *[0] * 14)
+    with open(path, "wb") as f:
+        f.write(header)
+        for i in range(frames):
+            f.seek(len(header) + i * (8 + fragment))
+            f.write(struct.pack("<HHI", 0xFFFE, 0xE000, fragment) + rle_header)
+        f.seek(len(header) + frames * (8 + fragment))
+        f.write(struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
+    return len(header)
+
+
+def test_a_frame_by_index_touches_only_its_own_pages(tmp_path):
+    """With a Basic Offset Table, reading frame i of a 1 GiB RLE file reads the table, frame
+    i's item and the last frame's, not the item headers spread over every frame's pages, and
+    a damaged frame elsewhere in the file does not stop it."""
+    path = tmp_path / "rle.dcm"
+    frames, side = 2048, 512
+    first_item = _sparse_rle_multiframe(path, frames, side)
+    with open(path, "r+b") as f:
+        f.seek(first_item + 7 * (8 + 64 + 2 * side * side))
+        f.write(b"damaged!")
+    before = _rss_bytes("RssFile")
+    with dicodec.dcmread(path) as ds:
+        frame = ds.frame(1000)
+        assert frame.shape == (side, side) and not frame.any()
+        grown = _rss_bytes("RssFile") - before
+        with pytest.raises(dicodec.DicomError, match="expected an Item tag") as raised:
+            ds.frame(7)
+        assert raised.value.offset == first_item + 7 * (8 + 64 + 2 * side * side)
+    # Frame 1000 is 0.5 MiB; reading every item header would map a page each, 8 MiB at least.
+    assert grown < 4 * 1024 * 1024, f"mapped file pages grew by {grown} bytes"
 
 
 def test_mmap_false_with_stop_before_pixels_still_reads_the_header(tmp_path):

@@ -19,6 +19,10 @@ impl Tag {
     pub const SPECIFIC_CHARACTER_SET: Tag = Tag(0x0008_0005);
     /// (0028,0103) Pixel Representation, which settles the "US or SS" VRs.
     pub const PIXEL_REPRESENTATION: Tag = Tag(0x0028_0103);
+    /// (7FE0,0001) Extended Offset Table.
+    pub const EXTENDED_OFFSET_TABLE: Tag = Tag(0x7FE0_0001);
+    /// (7FE0,0002) Extended Offset Table Lengths.
+    pub const EXTENDED_OFFSET_TABLE_LENGTHS: Tag = Tag(0x7FE0_0002);
     /// (7FE0,0008) Float Pixel Data.
     pub const FLOAT_PIXEL_DATA: Tag = Tag(0x7FE0_0008);
     /// (7FE0,0010) Pixel Data.

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use dicodec_core::codec::jpeg_lossless::{self, Parameters};
-use dicodec_core::parse::{Children, DicomFile, ParseOptions};
+use dicodec_core::parse::{DicomFile, ParseOptions};
+use dicodec_core::pixel::encapsulated_items;
 use dicodec_core::{ErrorKind, Tag};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -113,10 +114,7 @@ mod jpeg {
     /// the counts match, or else cut after each fragment that ends with EOI (FFD9, maybe padded).
     fn frame_streams(file: &DicomFile, frames: usize) -> Result<Vec<Vec<u8>>, String> {
         let index = file.index.find(&file.index.root, Tag::PIXEL_DATA).ok_or("no Pixel Data")?;
-        let Children::Fragments(range) = &file.index.elements[index as usize].children else {
-            return Err("Pixel Data is not encapsulated".into());
-        };
-        let items = &file.index.fragments[range.start as usize..range.end as usize];
+        let items = encapsulated_items(file, &file.index.elements[index as usize]).map_err(|e| e.to_string())?;
         let (table, fragments) = items.split_first().ok_or("no Basic Offset Table item")?;
         let bot: Vec<usize> =
             file.fragment_bytes(*table).chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();

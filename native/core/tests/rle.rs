@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dicodec_core::codec::rle::{decode_frame, segment_offsets, FrameInfo, HEADER_LEN};
-use dicodec_core::parse::{Children, DicomFile, ParseOptions};
+use dicodec_core::parse::{DicomFile, ParseOptions};
+use dicodec_core::pixel::encapsulated_items;
 use dicodec_core::{ErrorKind, Tag};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -66,8 +67,7 @@ fn us(file: &DicomFile, tag: u32) -> Option<usize> {
 /// The Pixel Data fragments after the Basic Offset Table item.
 fn fragments(file: &DicomFile) -> Option<Vec<&[u8]>> {
     let index = file.index.find(&file.index.root, Tag::PIXEL_DATA)?;
-    let Children::Fragments(range) = &file.index.elements[index as usize].children else { return None };
-    let all = &file.index.fragments[range.start as usize..range.end as usize];
+    let all = encapsulated_items(file, &file.index.elements[index as usize]).ok()?;
     Some(all.iter().skip(1).map(|&f| file.fragment_bytes(f)).collect())
 }
 

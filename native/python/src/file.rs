@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use dicodec_core::charset::CharacterSet;
 use dicodec_core::parse::{Buffer, Children, LazyFile};
-use dicodec_core::value;
+use dicodec_core::{pixel, value};
 use dicodec_core::{dictionary, DicomFile, Element, ParseOptions, Tag, Vr};
 use numpy::ndarray::ArrayView1;
 use numpy::PyArray1;
@@ -226,10 +226,11 @@ impl NativeFile {
     }
 
     /// The items of encapsulated pixel data, offset table first: (offset, length) each.
-    fn fragments(&self, index: usize) -> PyResult<Vec<(usize, usize)>> {
-        let Children::Fragments(range) = &self.element(index)?.children else { return Ok(Vec::new()) };
-        let fragments = &self.file().index.fragments[range.start as usize..range.end as usize];
-        Ok(fragments.iter().map(|f| (f.offset, f.length)).collect())
+    fn fragments(&self, py: Python<'_>, index: usize) -> PyResult<Vec<(usize, usize)>> {
+        let element = self.element(index)?;
+        let Children::Fragments(_) = &element.children else { return Ok(Vec::new()) };
+        let items = pixel::encapsulated_items(self.file(), element).map_err(|e| to_py_err(py, &e, self.path_str()))?;
+        Ok(items.iter().map(|f| (f.offset, f.length)).collect())
     }
 
     /// A string value split into its values, decoded with the given Specific Character Set value.

@@ -60,7 +60,10 @@ pub enum Children {
     None,
     /// A sequence: its items, as a range of [`Index::items`].
     Items(Range<u32>),
-    /// Encapsulated pixel data: its fragments (offset table first), a range of [`Index::fragments`].
+    /// Encapsulated pixel data: the items the scan read, a range of [`Index::fragments`]. The
+    /// offset table comes first, then every fragment — or, where an offset table let the scan
+    /// step over the frames before the last, the last frame's fragments only
+    /// (`pixel::encapsulated_items` lists them all).
     Fragments(Range<u32>),
 }
 

@@ -572,7 +572,7 @@ impl<'a> Scanner<'a> {
                 element.value_len = after - value_offset;
                 element.children = Children::Items(items);
             } else if tag == Tag::PIXEL_DATA {
-                let (fragments, after) = self.scan_fragments(value_offset, end, encoding)?;
+                let (fragments, after) = self.scan_fragments(value_offset, end, encoding, level == Level::Top)?;
                 element.value_len = after - value_offset;
                 element.children = Children::Fragments(fragments);
             } else {
@@ -658,8 +658,59 @@ impl<'a> Scanner<'a> {
 
     /// Scan the items of encapsulated pixel data (PS3.5 A.4): an offset table, then fragments,
     /// up to the Sequence Delimitation Item. Only the item headers are read.
-    fn scan_fragments(&mut self, start: usize, end: usize, encoding: Encoding) -> Result<(Range<u32>, usize)> {
+    ///
+    /// At the top level an offset table lets the scan step from the table to the last frame:
+    /// the items of the frames before it sit on pages of their own, one or more a frame, and
+    /// reading their headers would touch every page of a large file just to open it. Those
+    /// items are walked when a frame among them is decoded (`pixel::FrameTable`).
+    fn scan_fragments(&mut self, start: usize, end: usize, encoding: Encoding, top_level: bool) -> Result<(Range<u32>, usize)> {
         let first = self.index.fragments.len() as u32;
+        if let Some((table, last_frame)) = top_level.then(|| self.last_frame_item(start, end, encoding)).flatten() {
+            self.index.fragments.push(table);
+            let warnings = self.warnings.len();
+            let walked = self.scan_items(last_frame, end, encoding);
+            // Only a clean end vouches for the table: anything amiss may be an entry pointing at
+            // bytes that look like an item, and is then judged by walking every item.
+            match walked {
+                Ok(after) if self.warnings.len() == warnings => return Ok((first..self.index.fragments.len() as u32, after)),
+                _ => {
+                    self.index.fragments.truncate(first as usize);
+                    self.warnings.truncate(warnings);
+                }
+            }
+        }
+        let after = self.scan_items(start, end, encoding)?;
+        Ok((first..self.index.fragments.len() as u32, after))
+    }
+
+    /// The Basic Offset Table item at `start` and where the last frame's first item is, by
+    /// the Extended Offset Table or else the Basic Offset Table, when either has two or more
+    /// entries and the last points at an item tag.
+    fn last_frame_item(&self, start: usize, end: usize, encoding: Encoding) -> Option<(Fragment, usize)> {
+        let big_endian = encoding.big_endian;
+        if self.tag_at(start, big_endian)? != Tag::ITEM {
+            return None;
+        }
+        let length = self.u32_at(start + 4, big_endian)? as usize;
+        let table = Fragment { offset: start + 8, length };
+        let first_item = table.offset.checked_add(length).filter(|&e| e <= end)?;
+        let last_offset = if length == 0 {
+            let extended = self.pending.iter().rev().find(|e| e.tag == Tag::EXTENDED_OFFSET_TABLE)?;
+            let bytes = self.data.get(extended.value_range()).filter(|b| b.len() >= 16 && b.len() % 8 == 0)?;
+            let last: [u8; 8] = bytes[bytes.len() - 8..].try_into().ok()?;
+            let last = if extended.encoding.big_endian { u64::from_be_bytes(last) } else { u64::from_le_bytes(last) };
+            usize::try_from(last).ok()?
+        } else {
+            (length >= 8 && length % 4 == 0).then_some(())?;
+            self.u32_at(first_item - 4, big_endian)? as usize
+        };
+        let last_frame = first_item.checked_add(last_offset).filter(|&p| p > first_item && p.checked_add(8).is_some_and(|e| e <= end))?;
+        (self.tag_at(last_frame, big_endian)? == Tag::ITEM).then_some((table, last_frame))
+    }
+
+    /// Index the items from `start` up to the Sequence Delimitation Item (or the end of the
+    /// data) and return where that is.
+    fn scan_items(&mut self, start: usize, end: usize, encoding: Encoding) -> Result<usize> {
         let mut pos = start;
         loop {
             if pos == end && pos == self.data.len() {
@@ -691,6 +742,6 @@ impl<'a> Scanner<'a> {
             self.index.fragments.push(Fragment { offset: value, length });
             pos = item_end;
         }
-        Ok((first..self.index.fragments.len() as u32, pos))
+        Ok(pos)
     }
 }

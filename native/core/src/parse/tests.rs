@@ -446,3 +446,105 @@ fn a_file_changed_after_its_header_was_read_is_an_error() {
     assert_eq!(error.kind, ErrorKind::Invalid);
     assert!(error.to_string().contains("changed"), "{error}");
 }
+
+/// An RLE Lossless data set (one row of 8-bit samples a frame) whose frames are these
+/// fragments, with a Basic Offset Table holding `basic` (none when empty) and an Extended
+/// Offset Table holding `extended` (none when empty), then an element after the pixel data.
+fn encapsulated_frames(frames: &[&[&[u8]]], basic: &[u32], extended: &[u64]) -> Vec<u8> {
+    let mut data = explicit(0x0028_0002, b"US", &1u16.to_le_bytes());
+    data.extend(explicit(0x0028_0004, b"CS", b"MONOCHROME2 "));
+    data.extend(explicit(0x0028_0008, b"IS", format!("{:<2}", frames.len()).as_bytes()));
+    data.extend(explicit(0x0028_0010, b"US", &1u16.to_le_bytes()));
+    data.extend(explicit(0x0028_0011, b"US", &2u16.to_le_bytes()));
+    data.extend(explicit(0x0028_0100, b"US", &8u16.to_le_bytes()));
+    data.extend(explicit(0x0028_0103, b"US", &0u16.to_le_bytes()));
+    if !extended.is_empty() {
+        data.extend(explicit(0x7FE0_0001, b"OV", &extended.iter().flat_map(|o| o.to_le_bytes()).collect::<Vec<_>>()));
+        data.extend(explicit(0x7FE0_0002, b"OV", &vec![0; 8 * extended.len()]));
+    }
+    data.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00]);
+    data.extend_from_slice(b"OB\0\0");
+    data.extend_from_slice(&UNDEFINED.to_le_bytes());
+    data.extend(implicit(0xFFFE_E000, 4 * basic.len() as u32, &basic.iter().flat_map(|o| o.to_le_bytes()).collect::<Vec<_>>()));
+    for fragment in frames.iter().flat_map(|f| f.iter()) {
+        data.extend(implicit(0xFFFE_E000, fragment.len() as u32, fragment));
+    }
+    data.extend(implicit(0xFFFE_E0DD, 0, &[]));
+    data.extend(explicit(0xFFFA_FFFA, b"SQ", &[]));
+    part10("1.2.840.10008.1.2.5", &data)
+}
+
+/// Where each frame of `frames` starts, counted from the first item after the table.
+fn frame_offsets(frames: &[&[&[u8]]]) -> Vec<u32> {
+    let sizes = frames.iter().map(|f| f.iter().map(|fragment| 8 + fragment.len() as u32).sum::<u32>());
+    sizes.scan(0, |at, size| Some(std::mem::replace(at, *at + size))).collect()
+}
+
+fn pixel_element(file: &DicomFile) -> &Element {
+    root(file).iter().find(|e| e.tag == Tag::PIXEL_DATA).unwrap()
+}
+
+fn indexed_items(file: &DicomFile) -> usize {
+    let Children::Fragments(range) = &pixel_element(file).children else { panic!("not encapsulated") };
+    range.len()
+}
+
+/// Each frame's fragments as read by the pixel module, or the error reading them gave.
+fn frames_read(file: &DicomFile) -> Vec<Result<Vec<Vec<u8>>>> {
+    let info = crate::pixel::PixelInfo::from_dataset(file, &file.index.root, usize::MAX).unwrap();
+    let table = crate::pixel::FrameTable::new(file, pixel_element(file), &info).unwrap();
+    (0..info.frames)
+        .map(|frame| Ok(table.fragments(file, frame)?.iter().map(|&f| file.fragment_bytes(f).to_vec()).collect()))
+        .collect()
+}
+
+const FRAMES: [&[&[u8]]; 4] = [&[b"ab", b"cd"], &[b"ef"], &[b"gh", b"ij", b"kl"], &[b"mn", b"op"]];
+
+#[test]
+fn offset_tables_let_the_scan_step_over_all_frames_but_the_last() {
+    let offsets = frame_offsets(&FRAMES);
+    let extended: Vec<u64> = offsets.iter().map(|&o| u64::from(o)).collect();
+    for (basic, extended) in [(&offsets[..], &[][..]), (&[][..], &extended[..])] {
+        let file = parse(encapsulated_frames(&FRAMES, basic, extended)).unwrap();
+        assert_eq!(root(&file).last().unwrap().tag, Tag(0xFFFA_FFFA), "the element after the pixel data is found");
+        assert_eq!(indexed_items(&file), 1 + 2, "the table and the last frame's two fragments");
+        let read: Vec<Vec<Vec<u8>>> = frames_read(&file).into_iter().map(Result::unwrap).collect();
+        let expected: Vec<Vec<Vec<u8>>> = FRAMES.iter().map(|f| f.iter().map(|s| s.to_vec()).collect()).collect();
+        assert_eq!(read, expected);
+        let items = crate::pixel::encapsulated_items(&file, pixel_element(&file)).unwrap();
+        assert_eq!(items.len(), 1 + 8, "every item is listed when asked for");
+    }
+    // Without a table every item is indexed as the scan goes.
+    let file = parse(encapsulated_frames(&[&[b"ab"], &[b"cd"]], &[], &[])).unwrap();
+    assert_eq!(indexed_items(&file), 3);
+}
+
+#[test]
+fn a_wrong_offset_table_entry_fails_only_the_frames_it_bounds() {
+    let mut offsets = frame_offsets(&FRAMES);
+    // Frame 1 said to start inside the header of frame 0's second item.
+    offsets[1] = 12;
+    let file = parse(encapsulated_frames(&FRAMES, &offsets, &[])).unwrap();
+    let read = frames_read(&file);
+    let error = read[0].as_ref().unwrap_err();
+    assert!(error.to_string().contains("offset table entry of frame 1 does not point at an item"), "{error}");
+    assert!(read[1].as_ref().unwrap_err().to_string().contains("expected an Item tag"));
+    assert!(read[2].is_ok() && read[3].is_ok());
+}
+
+#[test]
+fn an_offset_table_pointing_at_bytes_like_an_item_is_not_followed() {
+    // Frame 2's data looks like an item that runs past the end of the file; the table says
+    // the last frame starts there.
+    let fake: &[u8] = &[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0x7F];
+    let frames: [&[&[u8]]; 4] = [&[b"ab"], &[b"cd"], &[fake], &[b"ef"]];
+    let mut offsets = frame_offsets(&frames);
+    offsets[3] = offsets[2] + 8;
+    let file = parse(encapsulated_frames(&frames, &offsets, &[])).unwrap();
+    assert!(file.warnings.is_empty(), "{:?}", file.warnings);
+    assert_eq!(indexed_items(&file), 1 + 4, "every item walked instead");
+    assert_eq!(root(&file).last().unwrap().tag, Tag(0xFFFA_FFFA));
+    let read = frames_read(&file);
+    assert_eq!(read[0].as_ref().unwrap(), &[b"ab".to_vec()]);
+    assert!(read[2].is_err() && read[3].is_err());
+}

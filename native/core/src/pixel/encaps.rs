@@ -8,82 +8,156 @@ use crate::parse::{Children, DicomFile, Element, Fragment};
 use crate::tag::Tag;
 use crate::value::binary_values;
 
-const EXTENDED_OFFSET_TABLE: Tag = Tag(0x7FE0_0001);
-const EXTENDED_OFFSET_TABLE_LENGTHS: Tag = Tag(0x7FE0_0002);
-
-/// The fragments of each frame, in order. The Basic Offset Table item is not among them.
-pub fn frame_fragments(file: &DicomFile, element: &Element, info: &PixelInfo) -> Result<Vec<Vec<Fragment>>> {
-    let Children::Fragments(range) = &element.children else {
-        return Err(Error::invalid("pixel data is not encapsulated", Some(element.tag), element.header_offset));
-    };
-    let all = &file.index.fragments[range.start as usize..range.end as usize];
-    let Some((table, fragments)) = all.split_first() else {
-        return Err(Error::invalid("encapsulated pixel data has no Basic Offset Table item", Some(element.tag), element.header_offset));
-    };
-    let frames = info.frames;
-    let at = element.header_offset;
-    let bad = |what: String| Error::invalid(what, Some(element.tag), at);
-    // Offsets in both tables count from the first byte of the first fragment's item tag.
-    let base = fragments.first().map_or(0, |f| f.offset - 8);
-    let start_of = |offset: u64| -> Result<usize> {
-        let position = usize::try_from(offset).ok().and_then(|o| o.checked_add(base));
-        position
-            .and_then(|p| fragments.iter().position(|f| f.offset - 8 == p))
-            .ok_or_else(|| bad(format!("offset table entry {offset} does not point at a fragment")))
-    };
-
-    if let Some(offsets) = extended_offsets(file, element)? {
-        if offsets.len() != frames {
-            return Err(bad(format!("the Extended Offset Table has {} entries for {frames} frames", offsets.len())));
-        }
-        let starts = offsets.iter().map(|&o| start_of(o)).collect::<Result<Vec<_>>>()?;
-        return Ok(group(fragments, &starts));
-    }
-
-    let table_bytes = file.fragment_bytes(*table);
-    if !table_bytes.is_empty() {
-        let offsets = binary_values::<u32>(table_bytes, false);
-        if offsets.len() != frames || table_bytes.len() % 4 != 0 {
-            return Err(bad(format!("the Basic Offset Table has {} entries for {frames} frames", table_bytes.len() / 4)));
-        }
-        let starts = offsets.iter().map(|&o| start_of(u64::from(o))).collect::<Result<Vec<_>>>()?;
-        if starts.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(bad("Basic Offset Table entries are not increasing".into()));
-        }
-        return Ok(group(fragments, &starts));
-    }
-
-    if frames == 1 {
-        return if fragments.is_empty() { Err(bad("no fragments".into())) } else { Ok(vec![fragments.to_vec()]) };
-    }
-    if fragments.len() == frames {
-        return Ok(fragments.iter().map(|&f| vec![f]).collect());
-    }
-    // More fragments than frames and no table: find where each frame starts from the data.
-    let starts: Vec<usize> = fragments
-        .iter()
-        .enumerate()
-        .filter(|(_, &f)| starts_a_frame(file.fragment_bytes(f), info.encoding))
-        .map(|(i, _)| i)
-        .collect();
-    if starts.first() != Some(&0) || starts.len() < frames {
-        return Err(bad(format!(
-            "cannot tell where {frames} frames start in {} fragments without an offset table",
-            fragments.len()
-        )));
-    }
-    Ok(group(fragments, &starts[..frames]))
+/// Where each frame of encapsulated pixel data starts, from the Extended Offset Table, the
+/// Basic Offset Table, or — when both are absent — the fragments themselves. A frame's items
+/// are read when the frame is asked for: with an offset table the scanner leaves the items
+/// of all frames but the last unread, and only the asked-for frames' pages are touched.
+pub struct FrameTable {
+    /// The offset of each frame's first item tag.
+    starts: Vec<usize>,
+    /// Where the items end: the Sequence Delimitation Item, or the end of the data.
+    end: usize,
+    big_endian: bool,
+    /// Whether the starts come from an offset table (and so may be wrong).
+    from_table: bool,
 }
 
-fn group(fragments: &[Fragment], starts: &[usize]) -> Vec<Vec<Fragment>> {
-    starts
-        .iter()
-        .enumerate()
-        .map(|(i, &start)| {
-            let end = starts.get(i + 1).copied().unwrap_or(fragments.len());
-            fragments[start..end].to_vec()
-        })
-        .collect()
+impl FrameTable {
+    /// The frames of the encapsulated `element`, `info.frames` of them.
+    ///
+    /// # Errors
+    /// When the pixel data is not encapsulated, an offset table disagrees with the frame count
+    /// or points outside the pixel data, or the frames cannot be told apart.
+    pub fn new(file: &DicomFile, element: &Element, info: &PixelInfo) -> Result<Self> {
+        let Children::Fragments(range) = &element.children else {
+            return Err(Error::invalid("pixel data is not encapsulated", Some(element.tag), element.header_offset));
+        };
+        let all = &file.index.fragments[range.start as usize..range.end as usize];
+        let Some((table, walked)) = all.split_first() else {
+            return Err(Error::invalid("encapsulated pixel data has no Basic Offset Table item", Some(element.tag), element.header_offset));
+        };
+        let frames = info.frames;
+        let bad = |what: String| Error::invalid(what, Some(element.tag), element.header_offset);
+        let end = element.value_offset + element.value_len;
+        let big_endian = element.encoding.big_endian;
+        // Offsets in both tables count from the first byte of the first fragment's item tag.
+        let base = table.offset + table.length;
+
+        let offsets = if let Some(offsets) = extended_offsets(file, element)? {
+            Some(("Extended Offset Table", offsets))
+        } else {
+            let table_bytes = file.fragment_bytes(*table);
+            if table_bytes.len() % 4 != 0 {
+                return Err(bad(format!("the Basic Offset Table is {} bytes long, not a multiple of 4", table_bytes.len())));
+            }
+            let offsets = binary_values::<u32>(table_bytes, big_endian);
+            (!offsets.is_empty()).then(|| ("Basic Offset Table", offsets.into_iter().map(u64::from).collect()))
+        };
+        if let Some((name, offsets)) = offsets {
+            if offsets.len() != frames {
+                return Err(bad(format!("the {name} has {} entries for {frames} frames", offsets.len())));
+            }
+            let starts = offsets
+                .iter()
+                .map(|&offset| {
+                    let start = usize::try_from(offset).ok().and_then(|o| o.checked_add(base)).filter(|&s| s < end);
+                    start.ok_or_else(|| bad(format!("{name} entry {offset} points past the pixel data")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if starts.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(bad(format!("{name} entries are not increasing")));
+            }
+            return Ok(FrameTable { starts, end, big_endian, from_table: true });
+        }
+
+        // No table, so the scanner indexed every item.
+        let item_of = |f: &Fragment| f.offset - 8;
+        let starts: Vec<usize> = if frames == 1 {
+            walked.first().map(item_of).into_iter().collect()
+        } else if walked.len() == frames {
+            walked.iter().map(item_of).collect()
+        } else {
+            // More fragments than frames and no table: find where each frame starts from the data.
+            let found: Vec<usize> =
+                walked.iter().filter(|&&f| starts_a_frame(file.fragment_bytes(f), info.encoding)).map(item_of).collect();
+            if walked.first().map(item_of) != found.first().copied() || found.len() < frames {
+                return Err(bad(format!(
+                    "cannot tell where {frames} frames start in {} fragments without an offset table",
+                    walked.len()
+                )));
+            }
+            found[..frames].to_vec()
+        };
+        if starts.is_empty() {
+            return Err(bad("no fragments".into()));
+        }
+        Ok(FrameTable { starts, end, big_endian, from_table: false })
+    }
+
+    /// The fragments of `frame`, read from its items.
+    ///
+    /// # Errors
+    /// When its items are damaged, or the next frame's offset table entry does not point at
+    /// the item that follows them.
+    ///
+    /// # Panics
+    /// When `frame` is not below the frame count (callers check it first).
+    pub fn fragments(&self, file: &DicomFile, frame: usize) -> Result<Vec<Fragment>> {
+        let stop = self.starts.get(frame + 1).copied().unwrap_or(self.end);
+        let (fragments, reached) = walk_items(file.bytes(), self.starts[frame], stop, self.end, self.big_endian)?;
+        if reached != stop {
+            let what = if self.from_table { "the offset table entry of frame" } else { "frame" };
+            return Err(Error::invalid(format!("{what} {} does not point at an item", frame + 1), Some(Tag::PIXEL_DATA), stop));
+        }
+        Ok(fragments)
+    }
+}
+
+/// Every item of the encapsulated `element`: the Basic Offset Table first, then the fragments.
+///
+/// # Errors
+/// When an item is damaged (the scanner may have left it unread: see [`FrameTable`]).
+pub fn encapsulated_items(file: &DicomFile, element: &Element) -> Result<Vec<Fragment>> {
+    let Children::Fragments(_) = &element.children else {
+        return Err(Error::invalid("pixel data is not encapsulated", Some(element.tag), element.header_offset));
+    };
+    let end = element.value_offset + element.value_len;
+    Ok(walk_items(file.bytes(), element.value_offset, end, end, element.encoding.big_endian)?.0)
+}
+
+/// The items from `start` until one reaches `stop` or beyond, and where the last ends. Items
+/// may not pass `end`, except the last when the data itself ends there (cut short: kept as
+/// the scanner keeps it).
+fn walk_items(data: &[u8], start: usize, stop: usize, end: usize, big_endian: bool) -> Result<(Vec<Fragment>, usize)> {
+    let half = |at: usize| -> Option<u16> {
+        let bytes: [u8; 2] = data.get(at..at.checked_add(2)?)?.try_into().ok()?;
+        Some(if big_endian { u16::from_be_bytes(bytes) } else { u16::from_le_bytes(bytes) })
+    };
+    let mut fragments = Vec::new();
+    let mut pos = start;
+    while pos < stop {
+        let header = (pos + 8 <= end).then(|| Some((Tag::new(half(pos)?, half(pos + 2)?), half(pos + 4)?, half(pos + 6)?))).flatten();
+        let Some((tag, low, high)) = header else {
+            return Err(Error::truncated("pixel data item header", Some(Tag::PIXEL_DATA), pos, 8, end.saturating_sub(pos)));
+        };
+        if tag != Tag::ITEM {
+            return Err(Error::invalid(format!("expected an Item tag in encapsulated pixel data, found {tag}"), Some(Tag::PIXEL_DATA), pos));
+        }
+        let length = if big_endian { usize::from(low) << 16 | usize::from(high) } else { usize::from(high) << 16 | usize::from(low) };
+        let value = pos + 8;
+        match value.checked_add(length).filter(|&e| e <= end) {
+            Some(item_end) => {
+                fragments.push(Fragment { offset: value, length });
+                pos = item_end;
+            }
+            None if end == data.len() => {
+                fragments.push(Fragment { offset: value, length: end - value });
+                pos = end;
+            }
+            None => return Err(Error::truncated("pixel data fragment", Some(Tag::PIXEL_DATA), pos, length as u64, end - value)),
+        }
+    }
+    Ok((fragments, pos))
 }
 
 /// A JPEG frame starts with SOI; an RLE frame with a 64-byte header holding 1–15 segments,
@@ -101,7 +175,7 @@ fn starts_a_frame(bytes: &[u8], encoding: Encoding) -> bool {
 
 fn extended_offsets(file: &DicomFile, pixel: &Element) -> Result<Option<Vec<u64>>> {
     let root = &file.index.root;
-    let (Some(table), Some(lengths)) = (file.index.find(root, EXTENDED_OFFSET_TABLE), file.index.find(root, EXTENDED_OFFSET_TABLE_LENGTHS)) else {
+    let (Some(table), Some(lengths)) = (file.index.find(root, Tag::EXTENDED_OFFSET_TABLE), file.index.find(root, Tag::EXTENDED_OFFSET_TABLE_LENGTHS)) else {
         return Ok(None);
     };
     let table = &file.index.elements[table as usize];
@@ -111,7 +185,7 @@ fn extended_offsets(file: &DicomFile, pixel: &Element) -> Result<Option<Vec<u64>
     if offsets.len() != count {
         return Err(Error::invalid(
             format!("the Extended Offset Table has {} entries but its lengths table {count}", offsets.len()),
-            Some(EXTENDED_OFFSET_TABLE),
+            Some(Tag::EXTENDED_OFFSET_TABLE),
             pixel.header_offset,
         ));
     }

@@ -19,7 +19,7 @@ use crate::value;
 use crate::vr::Vr;
 
 pub use batch::{decode_files, describe, frame_count, with_threads, BatchError};
-pub use encaps::frame_fragments;
+pub use encaps::{encapsulated_items, FrameTable};
 
 /// The largest decoded size we allocate for on the strength of a header alone. The header's
 /// numbers are hostile: a 100-byte file may claim 65535×65535×10⁶ pixels.
@@ -315,7 +315,7 @@ pub fn decode_frames(
                 element.header_offset,
             ))
         }
-        Encoding::Rle | Encoding::JpegLossless => Some(encaps::frame_fragments(file, element, info)?),
+        Encoding::Rle | Encoding::JpegLossless => Some(FrameTable::new(file, element, info)?),
     };
     let results: Vec<Vec<String>> = out
         .par_chunks_mut(frame_bytes.max(1))
@@ -324,8 +324,8 @@ pub fn decode_frames(
             let mut frame_warnings = Vec::new();
             match &sources {
                 None => native::decode_frame(file, info, element, frame, slot, options)?,
-                Some(fragments) => {
-                    decode_encapsulated(file, info, &fragments[frame], slot, &mut frame_warnings)?;
+                Some(table) => {
+                    decode_encapsulated(file, info, &table.fragments(file, frame)?, slot, &mut frame_warnings)?;
                     finish(info, slot, options);
                 }
             }
