@@ -369,9 +369,12 @@ fn decode_encapsulated(file: &DicomFile, info: &PixelInfo, fragments: &[Fragment
 
 /// The steps every decoded frame goes through: clearing or sign-extending unused bits, and colour.
 fn finish(info: &PixelInfo, frame: &mut [u8], options: DecodeOptions) {
-    if info.kind == PixelKind::Integer && info.bits_stored < info.bits_allocated && info.bits_allocated >= 8 {
-        native::fix_unused_bits(frame, info.bits_allocated, info.bits_stored, info.signed);
-    }
+    native::fix_unused_bits(frame, info);
+    convert_color(info, frame, options);
+}
+
+/// `YBR_FULL` and `YBR_FULL_422` to RGB, when asked for.
+fn convert_color(info: &PixelInfo, frame: &mut [u8], options: DecodeOptions) {
     if options.as_rgb && info.is_ybr() && info.samples_per_pixel == 3 {
         color::ybr_full_to_rgb(frame, info.bytes_per_sample());
     }

@@ -1,7 +1,7 @@
 //! Native (uncompressed) pixel data: length checks and the one-pass transform of a frame from
 //! its stored layout (byte order, planar configuration, 4:2:2, packed bits) to the output.
 
-use super::{finish, DecodeOptions, Encoding, PixelInfo};
+use super::{convert_color, finish, DecodeOptions, Encoding, PixelInfo, PixelKind};
 use crate::error::{Error, Result};
 use crate::parse::{DicomFile, Element};
 
@@ -96,7 +96,9 @@ pub(super) fn decode_frame(file: &DicomFile, info: &PixelInfo, element: &Element
     } else if info.samples_per_pixel > 1 && info.planar_configuration == 1 {
         interleave_planes(src, out, info.samples_per_pixel, bps);
     } else {
-        out.copy_from_slice(src);
+        store_samples(src, out, info, big_endian);
+        convert_color(info, out, options);
+        return Ok(());
     }
     if big_endian && bps > 1 {
         swap_samples(out, bps);
@@ -157,33 +159,106 @@ fn swap_samples(out: &mut [u8], bps: usize) {
     }
 }
 
-macro_rules! shift_container {
-    ($frame:expr, $unsigned:ty, $signed:ty, $shift:expr, $is_signed:expr) => {{
-        const WIDTH: usize = std::mem::size_of::<$unsigned>();
-        for chunk in $frame.chunks_exact_mut(WIDTH) {
-            let value = <$unsigned>::from_le_bytes(chunk.try_into().expect("exact chunk"));
-            let fixed = if $is_signed {
-                #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
-                let extended = (((value << $shift) as $signed) >> $shift) as $unsigned;
-                extended
-            } else {
-                (value << $shift) >> $shift
-            };
-            chunk.copy_from_slice(&fixed.to_le_bytes());
+/// A sample container: an unsigned integer of Bits Allocated bits.
+trait Container: Copy {
+    const WIDTH: usize;
+    fn read<const BIG_ENDIAN: bool>(bytes: &[u8]) -> Self;
+    fn write_le(self, to: &mut [u8]);
+    /// Clear (unsigned) or sign-extend (signed) the `shift` bits above Bits Stored.
+    fn fix<const SIGNED: bool>(self, shift: u32) -> Self;
+}
+
+macro_rules! container {
+    ($unsigned:ty, $signed:ty) => {
+        impl Container for $unsigned {
+            const WIDTH: usize = std::mem::size_of::<$unsigned>();
+
+            #[inline(always)]
+            fn read<const BIG_ENDIAN: bool>(bytes: &[u8]) -> Self {
+                let bytes = bytes.try_into().expect("exact chunk");
+                if BIG_ENDIAN { <$unsigned>::from_be_bytes(bytes) } else { <$unsigned>::from_le_bytes(bytes) }
+            }
+
+            #[inline(always)]
+            fn write_le(self, to: &mut [u8]) {
+                to.copy_from_slice(&self.to_le_bytes());
+            }
+
+            #[inline(always)]
+            #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+            fn fix<const SIGNED: bool>(self, shift: u32) -> Self {
+                if SIGNED { (((self << shift) as $signed) >> shift) as $unsigned } else { (self << shift) >> shift }
+            }
         }
-    }};
+    };
+}
+
+container!(u8, i8);
+container!(u16, i16);
+container!(u32, i32);
+container!(u64, i64);
+
+/// `out` = the samples of `src` in little endian with their unused bits fixed, in one pass.
+fn convert<C: Container, const BIG_ENDIAN: bool, const SIGNED: bool>(src: &[u8], out: &mut [u8], shift: u32) {
+    for (to, from) in out.chunks_exact_mut(C::WIDTH).zip(src.chunks_exact(C::WIDTH)) {
+        C::read::<BIG_ENDIAN>(from).fix::<SIGNED>(shift).write_le(to);
+    }
+}
+
+fn fix_in_place<C: Container, const SIGNED: bool>(frame: &mut [u8], shift: u32) {
+    for chunk in frame.chunks_exact_mut(C::WIDTH) {
+        C::read::<false>(chunk).fix::<SIGNED>(shift).write_le(chunk);
+    }
+}
+
+/// The bits above Bits Stored to clear or sign-extend in each container, if any.
+fn unused_bits(info: &PixelInfo) -> Option<u32> {
+    let needed = info.kind == PixelKind::Integer && info.bits_stored < info.bits_allocated && info.bits_allocated >= 8;
+    needed.then(|| (info.bits_allocated - info.bits_stored) as u32)
 }
 
 /// Clear (unsigned) or sign-extend (signed) the bits above Bits Stored in each container, as
 /// pydicom does for every native, RLE and JPEG Lossless decode.
-pub(super) fn fix_unused_bits(frame: &mut [u8], bits_allocated: usize, bits_stored: usize, signed: bool) {
-    let shift = (bits_allocated - bits_stored) as u32;
-    match bits_allocated {
-        8 => shift_container!(frame, u8, i8, shift, signed),
-        16 => shift_container!(frame, u16, i16, shift, signed),
-        32 => shift_container!(frame, u32, i32, shift, signed),
-        64 => shift_container!(frame, u64, i64, shift, signed),
+pub(super) fn fix_unused_bits(frame: &mut [u8], info: &PixelInfo) {
+    let Some(shift) = unused_bits(info) else { return };
+    match (info.bits_allocated, info.signed) {
+        (8, false) => fix_in_place::<u8, false>(frame, shift),
+        (8, true) => fix_in_place::<u8, true>(frame, shift),
+        (16, false) => fix_in_place::<u16, false>(frame, shift),
+        (16, true) => fix_in_place::<u16, true>(frame, shift),
+        (32, false) => fix_in_place::<u32, false>(frame, shift),
+        (32, true) => fix_in_place::<u32, true>(frame, shift),
+        (64, false) => fix_in_place::<u64, false>(frame, shift),
+        (64, true) => fix_in_place::<u64, true>(frame, shift),
         _ => {}
+    }
+}
+
+/// Store the samples of `src` into `out` as the output wants them: little endian, unused bits
+/// fixed. One pass over the data, where a copy, a swap and a fix would make three.
+fn store_samples(src: &[u8], out: &mut [u8], info: &PixelInfo, big_endian: bool) {
+    let swap = big_endian && info.bits_allocated > 8;
+    let shift = unused_bits(info);
+    if !swap && shift.is_none() {
+        out.copy_from_slice(src);
+        return;
+    }
+    let shift = shift.unwrap_or(0);
+    macro_rules! by_order_and_sign {
+        ($container:ty) => {
+            match (swap, info.signed && shift > 0) {
+                (false, false) => convert::<$container, false, false>(src, out, shift),
+                (false, true) => convert::<$container, false, true>(src, out, shift),
+                (true, false) => convert::<$container, true, false>(src, out, shift),
+                (true, true) => convert::<$container, true, true>(src, out, shift),
+            }
+        };
+    }
+    match info.bits_allocated {
+        8 => by_order_and_sign!(u8),
+        16 => by_order_and_sign!(u16),
+        32 => by_order_and_sign!(u32),
+        _ => by_order_and_sign!(u64),
     }
 }
 
@@ -220,13 +295,42 @@ mod tests {
     #[test]
     fn unused_bits_are_cleared_or_sign_extended() {
         let mut frame = 0xF801u16.to_le_bytes().to_vec(); // 12 bits stored: 0x801
-        fix_unused_bits(&mut frame, 16, 12, false);
+        fix_in_place::<u16, false>(&mut frame, 4);
         assert_eq!(u16::from_le_bytes([frame[0], frame[1]]), 0x0801);
-        fix_unused_bits(&mut frame, 16, 12, true);
+        fix_in_place::<u16, true>(&mut frame, 4);
         assert_eq!(i16::from_le_bytes([frame[0], frame[1]]), -2047);
         let mut byte = [0b0001_1001u8];
-        fix_unused_bits(&mut byte, 8, 5, true);
+        fix_in_place::<u8, true>(&mut byte, 3);
         assert_eq!(byte[0] as i8, -7);
+    }
+
+    #[test]
+    fn one_pass_swaps_and_fixes_as_the_separate_steps_do() {
+        let src: Vec<u8> = (0..64u8).map(|b| b.wrapping_mul(37).wrapping_add(11)).collect();
+        for (width, shift) in [(2, 4), (4, 7), (8, 20)] {
+            for signed in [false, true] {
+                let mut steps = src.clone();
+                swap_samples(&mut steps, width);
+                match (width, signed) {
+                    (2, false) => fix_in_place::<u16, false>(&mut steps, shift),
+                    (2, true) => fix_in_place::<u16, true>(&mut steps, shift),
+                    (4, false) => fix_in_place::<u32, false>(&mut steps, shift),
+                    (4, true) => fix_in_place::<u32, true>(&mut steps, shift),
+                    (_, false) => fix_in_place::<u64, false>(&mut steps, shift),
+                    (_, true) => fix_in_place::<u64, true>(&mut steps, shift),
+                }
+                let mut one_pass = vec![0u8; src.len()];
+                match (width, signed) {
+                    (2, false) => convert::<u16, true, false>(&src, &mut one_pass, shift),
+                    (2, true) => convert::<u16, true, true>(&src, &mut one_pass, shift),
+                    (4, false) => convert::<u32, true, false>(&src, &mut one_pass, shift),
+                    (4, true) => convert::<u32, true, true>(&src, &mut one_pass, shift),
+                    (_, false) => convert::<u64, true, false>(&src, &mut one_pass, shift),
+                    (_, true) => convert::<u64, true, true>(&src, &mut one_pass, shift),
+                }
+                assert_eq!(one_pass, steps, "{width}-byte samples, signed {signed}");
+            }
+        }
     }
 
     #[test]
