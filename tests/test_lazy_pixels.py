@@ -23,22 +23,25 @@ def _rss_bytes(field: str = "VmRSS") -> int:
     raise AssertionError(f"no {field}")
 
 
+def _element(tag: int, vr: bytes, value: bytes) -> bytes:
+    """An explicit VR little endian element with a 16-bit length."""
+    return struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr + struct.pack("<H", len(value)) + value
+
+
+def _file_start(transfer_syntax: bytes) -> bytes:
+    """The preamble, ``DICM`` and a file meta group naming ``transfer_syntax`` (even length)."""
+    meta = _element(0x00020010, b"UI", transfer_syntax)
+    return b"\0" * 128 + b"DICM" + _element(0x00020000, b"UL", struct.pack("<I", len(meta))) + meta
+
+
 def _sparse_multiframe(path, pixel_bytes: int) -> None:
     """A Part 10 file whose 1 GiB of pixel data is a hole in a sparse file."""
-
-    def element(tag, vr, value):
-        head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr
-        if vr in (b"OB", b"OW"):
-            return head + b"\0\0" + struct.pack("<I", len(value))
-        return head + struct.pack("<H", len(value)) + value
-
-    meta = element(0x00020010, b"UI", b"1.2.840.10008.1.2.1\0")
-    header = b"\0" * 128 + b"DICM" + element(0x00020000, b"UL", struct.pack("<I", len(meta))) + meta
-    header += element(0x00080060, b"CS", b"CT")
-    header += element(0x00280008, b"IS", b"2048")
-    header += element(0x00280010, b"US", struct.pack("<H", 512))
-    header += element(0x00280011, b"US", struct.pack("<H", 512))
-    header += element(0x00280100, b"US", struct.pack("<H", 16))
+    header = _file_start(b"1.2.840.10008.1.2.1\0")
+    header += _element(0x00080060, b"CS", b"CT")
+    header += _element(0x00280008, b"IS", b"2048")
+    header += _element(0x00280010, b"US", struct.pack("<H", 512))
+    header += _element(0x00280011, b"US", struct.pack("<H", 512))
+    header += _element(0x00280100, b"US", struct.pack("<H", 16))
     pixel_header = struct.pack("<HH", 0x7FE0, 0x0010) + b"OW\0\0" + struct.pack("<I", pixel_bytes)
     with open(path, "wb") as f:
         f.write(header + pixel_header)
@@ -66,22 +69,14 @@ def _sparse_rle_multiframe(path, frames: int, side: int) -> int:
     Table. Each frame is one fragment: a 64-byte RLE header, then a segment that is a hole in
     the sparse file, whose zero bytes are literal runs of one zero each. Returns the offset of
     the first fragment's item tag."""
-
-    def element(tag, vr, value):
-        head = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr
-        if vr in (b"OB", b"OW"):
-            return head + b"\0\0" + struct.pack("<I", len(value))
-        return head + struct.pack("<H", len(value)) + value
-
-    meta = element(0x00020010, b"UI", b"1.2.840.10008.1.2.5\0")
-    header = b"\0" * 128 + b"DICM" + element(0x00020000, b"UL", struct.pack("<I", len(meta))) + meta
-    header += element(0x00280002, b"US", struct.pack("<H", 1))
-    header += element(0x00280004, b"CS", b"MONOCHROME2 ")
-    header += element(0x00280008, b"IS", str(frames).encode().ljust(2 * ((len(str(frames)) + 1) // 2)))
-    header += element(0x00280010, b"US", struct.pack("<H", side))
-    header += element(0x00280011, b"US", struct.pack("<H", side))
-    header += element(0x00280100, b"US", struct.pack("<H", 8))
-    header += element(0x00280103, b"US", struct.pack("<H", 0))
+    header = _file_start(b"1.2.840.10008.1.2.5\0")
+    header += _element(0x00280002, b"US", struct.pack("<H", 1))
+    header += _element(0x00280004, b"CS", b"MONOCHROME2 ")
+    header += _element(0x00280008, b"IS", str(frames).encode().ljust(2 * ((len(str(frames)) + 1) // 2)))
+    header += _element(0x00280010, b"US", struct.pack("<H", side))
+    header += _element(0x00280011, b"US", struct.pack("<H", side))
+    header += _element(0x00280100, b"US", struct.pack("<H", 8))
+    header += _element(0x00280103, b"US", struct.pack("<H", 0))
     fragment = 64 + 2 * side * side
     table = struct.pack(f"<{frames}I", *(i * (8 + fragment) for i in range(frames)))
     header += struct.pack("<HH", 0x7FE0, 0x0010) + b"OB\0\0" + struct.pack("<I", 0xFFFFFFFF)

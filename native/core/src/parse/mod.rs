@@ -53,6 +53,23 @@ impl Default for ParseOptions {
     }
 }
 
+/// The 16-bit number at `offset` in `data`, if the bytes are there.
+pub(crate) fn u16_at(data: &[u8], offset: usize, big_endian: bool) -> Option<u16> {
+    let bytes: [u8; 2] = data.get(offset..offset.checked_add(2)?)?.try_into().ok()?;
+    Some(if big_endian { u16::from_be_bytes(bytes) } else { u16::from_le_bytes(bytes) })
+}
+
+/// The 32-bit number at `offset` in `data`, if the bytes are there.
+pub(crate) fn u32_at(data: &[u8], offset: usize, big_endian: bool) -> Option<u32> {
+    let bytes: [u8; 4] = data.get(offset..offset.checked_add(4)?)?.try_into().ok()?;
+    Some(if big_endian { u32::from_be_bytes(bytes) } else { u32::from_le_bytes(bytes) })
+}
+
+/// The tag at `offset` in `data`, if the bytes are there.
+pub(crate) fn tag_at(data: &[u8], offset: usize, big_endian: bool) -> Option<Tag> {
+    Some(Tag::new(u16_at(data, offset, big_endian)?, u16_at(data, offset + 2, big_endian)?))
+}
+
 /// What an element contains besides its own bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Children {

@@ -230,20 +230,12 @@ impl<'a> Scanner<'a> {
         self.warnings.push(Warning { message: message.into(), tag, offset });
     }
 
-    fn u16_at(&self, offset: usize, big_endian: bool) -> Option<u16> {
-        let bytes: [u8; 2] = self.data.get(offset..offset.checked_add(2)?)?.try_into().ok()?;
-        Some(if big_endian { u16::from_be_bytes(bytes) } else { u16::from_le_bytes(bytes) })
-    }
-
     fn u32_at(&self, offset: usize, big_endian: bool) -> Option<u32> {
-        let bytes: [u8; 4] = self.data.get(offset..offset.checked_add(4)?)?.try_into().ok()?;
-        Some(if big_endian { u32::from_be_bytes(bytes) } else { u32::from_le_bytes(bytes) })
+        super::u32_at(self.data, offset, big_endian)
     }
 
     fn tag_at(&self, offset: usize, big_endian: bool) -> Option<Tag> {
-        let group = self.u16_at(offset, big_endian)?;
-        let element = self.u16_at(offset + 2, big_endian)?;
-        Some(Tag::new(group, element))
+        super::tag_at(self.data, offset, big_endian)
     }
 
     /// The file meta group: explicit VR LE by the standard, though some writers use implicit VR;

@@ -4,7 +4,7 @@
 use super::{Encoding, PixelInfo};
 use crate::codec::jpeg_lossless;
 use crate::error::{Error, Result};
-use crate::parse::{Children, DicomFile, Element, Fragment};
+use crate::parse::{tag_at, u32_at, Children, DicomFile, Element, Fragment};
 use crate::tag::Tag;
 use crate::value::binary_values;
 
@@ -18,8 +18,6 @@ pub struct FrameTable {
     /// Where the items end: the Sequence Delimitation Item, or the end of the data.
     end: usize,
     big_endian: bool,
-    /// Whether the starts come from an offset table (and so may be wrong).
-    from_table: bool,
 }
 
 impl FrameTable {
@@ -67,7 +65,7 @@ impl FrameTable {
             if starts.windows(2).any(|w| w[0] >= w[1]) {
                 return Err(bad(format!("{name} entries are not increasing")));
             }
-            return Ok(FrameTable { starts, end, big_endian, from_table: true });
+            return Ok(FrameTable { starts, end, big_endian });
         }
 
         // No table, so the scanner indexed every item.
@@ -91,7 +89,7 @@ impl FrameTable {
         if starts.is_empty() {
             return Err(bad("no fragments".into()));
         }
-        Ok(FrameTable { starts, end, big_endian, from_table: false })
+        Ok(FrameTable { starts, end, big_endian })
     }
 
     /// The fragments of `frame`, read from its items.
@@ -105,9 +103,10 @@ impl FrameTable {
     pub fn fragments(&self, file: &DicomFile, frame: usize) -> Result<Vec<Fragment>> {
         let stop = self.starts.get(frame + 1).copied().unwrap_or(self.end);
         let (fragments, reached) = walk_items(file.bytes(), self.starts[frame], stop, self.end, self.big_endian)?;
+        // Without a table the starts are item boundaries the scanner found, so only a table
+        // entry can miss.
         if reached != stop {
-            let what = if self.from_table { "the offset table entry of frame" } else { "frame" };
-            return Err(Error::invalid(format!("{what} {} does not point at an item", frame + 1), Some(Tag::PIXEL_DATA), stop));
+            return Err(Error::invalid(format!("the offset table entry of frame {} does not point at an item", frame + 1), Some(Tag::PIXEL_DATA), stop));
         }
         Ok(fragments)
     }
@@ -129,21 +128,17 @@ pub fn encapsulated_items(file: &DicomFile, element: &Element) -> Result<Vec<Fra
 /// may not pass `end`, except the last when the data itself ends there (cut short: kept as
 /// the scanner keeps it).
 fn walk_items(data: &[u8], start: usize, stop: usize, end: usize, big_endian: bool) -> Result<(Vec<Fragment>, usize)> {
-    let half = |at: usize| -> Option<u16> {
-        let bytes: [u8; 2] = data.get(at..at.checked_add(2)?)?.try_into().ok()?;
-        Some(if big_endian { u16::from_be_bytes(bytes) } else { u16::from_le_bytes(bytes) })
-    };
     let mut fragments = Vec::new();
     let mut pos = start;
     while pos < stop {
-        let header = (pos + 8 <= end).then(|| Some((Tag::new(half(pos)?, half(pos + 2)?), half(pos + 4)?, half(pos + 6)?))).flatten();
-        let Some((tag, low, high)) = header else {
+        let header = (pos + 8 <= end).then(|| Some((tag_at(data, pos, big_endian)?, u32_at(data, pos + 4, big_endian)?))).flatten();
+        let Some((tag, length)) = header else {
             return Err(Error::truncated("pixel data item header", Some(Tag::PIXEL_DATA), pos, 8, end.saturating_sub(pos)));
         };
         if tag != Tag::ITEM {
             return Err(Error::invalid(format!("expected an Item tag in encapsulated pixel data, found {tag}"), Some(Tag::PIXEL_DATA), pos));
         }
-        let length = if big_endian { usize::from(low) << 16 | usize::from(high) } else { usize::from(high) << 16 | usize::from(low) };
+        let length = length as usize;
         let value = pos + 8;
         match value.checked_add(length).filter(|&e| e <= end) {
             Some(item_end) => {
