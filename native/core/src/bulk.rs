@@ -262,8 +262,8 @@ fn scan_file(path: &Path, directory: Option<&Directory>, columns: &[Column], for
     let mut row = Row { path: path.to_string_lossy().into_owned(), file_size: None, error: None, transfer_syntax: None, cells: vec![Cell::Null; columns.len()] };
     let options = ParseOptions { stop_before_pixels: true, force, ..ParseOptions::default() };
     let opened = directory.map_or_else(|| std::fs::File::open(path), |directory| directory.open_file(path));
-    let header = opened.map_err(|e| Error::cannot_read(path, e)).and_then(|file| DicomFile::read_header_of(file, path, &options));
-    match header {
+    let header = opened.and_then(|file| Ok((file.metadata()?.len(), file))).map_err(|e| Error::cannot_read(path, e));
+    match header.and_then(|(size, file)| Ok((DicomFile::read_header_of(file, path, &options)?, size))) {
         Ok((file, size)) => {
             row.file_size = Some(size);
             row.transfer_syntax = Some(file.transfer_syntax.clone());

@@ -22,8 +22,7 @@ macro_rules! value_representations {
                 if !a.is_ascii_uppercase() || !b.is_ascii_uppercase() {
                     return None;
                 }
-                let slot = LETTER_PAIRS[usize::from(a - b'A') * 26 + usize::from(b - b'A')];
-                Vr::ALL.get(usize::from(slot)).copied()
+                LETTER_PAIRS[usize::from(a - b'A') * 26 + usize::from(b - b'A')]
             }
 
             /// The two letters.
@@ -40,13 +39,15 @@ value_representations!(
     ST, SV, TM, UC, UI, UL, UN, UR, US, UT, UV,
 );
 
-/// For each pair of capital letters, the index of its VR in [`Vr::ALL`], or `u8::MAX`.
-const LETTER_PAIRS: [u8; 26 * 26] = {
-    let mut table = [u8::MAX; 26 * 26];
+/// For each pair of capital letters, its VR if it is one: the VR itself rather than an index
+/// into [`Vr::ALL`], so that the scanner's critical path (bytes, VR, header size, next element)
+/// has one load in it, not two.
+const LETTER_PAIRS: [Option<Vr>; 26 * 26] = {
+    let mut table = [None; 26 * 26];
     let mut i = 0;
     while i < Vr::ALL.len() {
         let letters = Vr::ALL[i].as_str().as_bytes();
-        table[(letters[0] - b'A') as usize * 26 + (letters[1] - b'A') as usize] = i as u8;
+        table[(letters[0] - b'A') as usize * 26 + (letters[1] - b'A') as usize] = Some(Vr::ALL[i]);
         i += 1;
     }
     table

@@ -39,13 +39,13 @@ impl LazyFile {
     /// ever be.
     pub fn open(path: &Path, options: &ParseOptions, mmap: bool) -> Result<Self> {
         if options.stop_before_pixels || options.stop_at.is_some() {
-            return Ok(Self::from(DicomFile::read_header(path, options)?.0));
+            return Ok(Self::from(DicomFile::read_header(path, options)?));
         }
         if !mmap {
             return Self::open_whole(path, options, false);
         }
         let header_options = ParseOptions { stop_before_pixels: true, ..options.clone() };
-        let (header, _size) = DicomFile::read_header(path, &header_options)?;
+        let header = DicomFile::read_header(path, &header_options)?;
         if header.deflated {
             // Offsets point into the inflated stream: a header-first read gains nothing.
             return Self::open_whole(path, options, true);

@@ -185,6 +185,25 @@ const MAX_HEADER_READ_HINT: usize = 256 * 1024;
 /// first read.
 static HEADER_READ_HINT: AtomicUsize = AtomicUsize::new(4 * HEADER_READ_STEP);
 
+/// Up to `limit` bytes from the file's current position: fewer only at its end. One `read`
+/// call when the file has them (`read_to_end` would split a first read above 8 KiB in two),
+/// and one more to see the end of a shorter file.
+fn read_up_to(file: &mut std::fs::File, limit: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = vec![0; limit];
+    let mut filled = 0;
+    while filled < limit {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
+}
+
 /// A scanned DICOM stream: its bytes and the index over them.
 pub struct DicomFile {
     data: Buffer,
@@ -231,28 +250,22 @@ impl DicomFile {
     /// Read only as much of `path` as the scan needs, which `options` must bound
     /// (`stop_before_pixels` or `stop_at`): as many bytes as the last header read needed (a
     /// series' files have headers of much the same size), then eight times more from the start
-    /// until the scanner stops or the file ends. Returns the scanned file and the file's size.
+    /// until the scanner stops or the file ends.
     ///
     /// With `read`, not a map: cheap for headers, and immune to the file shrinking meanwhile.
-    pub fn read_header(path: &Path, options: &ParseOptions) -> Result<(Self, u64)> {
+    pub fn read_header(path: &Path, options: &ParseOptions) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::cannot_read(path, e))?;
         Self::read_header_of(file, path, options)
     }
 
     /// [`DicomFile::read_header`] of a file already open; `path` names it in errors.
-    pub fn read_header_of(mut file: std::fs::File, path: &Path, options: &ParseOptions) -> Result<(Self, u64)> {
-        use std::io::{Read, Seek};
-        let io_error = |e| Error::cannot_read(path, e);
-        let size = file.metadata().map_err(io_error)?.len();
+    pub fn read_header_of(mut file: std::fs::File, path: &Path, options: &ParseOptions) -> Result<Self> {
+        use std::io::Seek;
         let mut want = HEADER_READ_HINT.load(Ordering::Relaxed);
         loop {
-            // One buffer of the final size, not zeroed, and one `read` call where the kernel
-            // allows it (`Take` ends the read at the limit without another call).
-            let limit = want.min(usize::try_from(size).unwrap_or(usize::MAX));
-            let mut bytes = Vec::with_capacity(limit);
-            (&mut file).take(limit as u64).read_to_end(&mut bytes).map_err(io_error)?;
-            let filled = bytes.len();
-            let at_end = filled < want;
+            // No stat first: a read that comes back short has met the end of the file.
+            let bytes = read_up_to(&mut file, want).map_err(|e| Error::cannot_read(path, e))?;
+            let at_end = bytes.len() < want;
             match Self::parse(Buffer::Owned(bytes), options) {
                 Ok(mut scanned) if at_end || scanned.stopped_early => {
                     // The scan had to read the header of the element it stopped at, up to 12 bytes.
@@ -266,14 +279,14 @@ impl DicomFile {
                             bytes.shrink_to_fit();
                         }
                     }
-                    return Ok((scanned, size));
+                    return Ok(scanned);
                 }
                 Err(error) if at_end || error.kind != crate::error::ErrorKind::Truncated => return Err(error),
                 // A header cut by our own read, not by the file: read more. The first bytes
                 // are simply read again.
                 _ => {
                     want = want.saturating_mul(8);
-                    file.rewind().map_err(io_error)?;
+                    file.rewind().map_err(|e| Error::cannot_read(path, e))?;
                 }
             }
         }

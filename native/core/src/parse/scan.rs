@@ -341,10 +341,13 @@ impl<'a> Scanner<'a> {
     }
 
     /// Read the header at `pos`; `None` for a VR when it is implicit (or an item tag).
-    #[inline]
+    /// Inlined into the element loop, so that the header stays in registers (returned through
+    /// memory, its fields were read back wider than written: a stalled load per element).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     fn read_header(&self, pos: usize, end: usize, encoding: Encoding) -> Result<Header> {
         let Some(raw) = self.data.get(pos..end).and_then(<[u8]>::first_chunk::<8>) else {
-            return Err(Error::truncated("element header", None, pos, 8, end.saturating_sub(pos)));
+            return Err(Self::short_header(None, pos, 8, end));
         };
         let big_endian = encoding.big_endian;
         let u16_at = |i: usize| {
@@ -365,13 +368,20 @@ impl<'a> Scanner<'a> {
             return Ok(Header { tag, vr: Some(vr), length: u32::from(u16_at(6)), size: 8 });
         }
         let Some(&bytes) = self.data.get(pos + 8..end).and_then(<[u8]>::first_chunk::<4>) else {
-            return Err(Error::truncated("element header", Some(tag), pos, 12, end.saturating_sub(pos)));
+            return Err(Self::short_header(Some(tag), pos, 12, end));
         };
         let length = if big_endian { u32::from_be_bytes(bytes) } else { u32::from_le_bytes(bytes) };
         Ok(Header { tag, vr: Some(vr), length, size: 12 })
     }
 
     #[cold]
+    #[inline(never)]
+    fn short_header(tag: Option<Tag>, pos: usize, needed: u64, end: usize) -> Error {
+        Error::truncated("element header", tag, pos, needed, end.saturating_sub(pos))
+    }
+
+    #[cold]
+    #[inline(never)]
     fn invalid_vr(tag: Tag, code: [u8; 2], pos: usize) -> Error {
         Error::invalid(
             format!("invalid VR {:?} in an explicit VR data set", String::from_utf8_lossy(&code)),
@@ -435,9 +445,27 @@ impl<'a> Scanner<'a> {
                 self.stopped_early = true;
                 break;
             }
-            let element = self.read_element(pos, &header, end, encoding, level, depth)?;
             ascending &= i64::from(tag.0) > previous_tag;
             previous_tag = i64::from(tag.0);
+            if let Some(vr) = Self::plain_vr(pos, &header, end) {
+                // Built in place: moved through a `Result`, the element went through the stack
+                // and was read back wider than written, a stalled load per element.
+                let value_offset = pos + header.size;
+                self.pending.push(Element {
+                    tag,
+                    vr,
+                    encoding,
+                    header_offset: pos,
+                    value_offset,
+                    length: header.length,
+                    value_len: header.length as usize,
+                    children: Children::None,
+                    us_or_ss: false,
+                });
+                pos = value_offset + header.length as usize;
+                continue;
+            }
+            let element = self.read_any_element(pos, &header, end, encoding, level, depth)?;
             pos = element.value_offset + element.value_len;
             if element.length == UNDEFINED_LENGTH {
                 // Step over the Sequence Delimitation Item that closed it (absent only at the end).
@@ -484,28 +512,33 @@ impl<'a> Scanner<'a> {
         at_pixels || self.options.stop_at.is_some_and(|stop| tag >= stop)
     }
 
+    /// The VR of the element whose header is at `pos`, when it is one of most elements: a VR in
+    /// the file, not a sequence, an even length that fits (which rules out the odd undefined
+    /// length). Its value is then `header.length` bytes after the header. `None` for the rest,
+    /// which [`Scanner::read_any_element`] reads.
+    #[inline]
+    fn plain_vr(pos: usize, header: &Header, end: usize) -> Option<Vr> {
+        let vr = header.vr.filter(|&vr| vr != Vr::UN && vr != Vr::SQ)?;
+        let value_len = header.length as usize;
+        (value_len % 2 == 0 && value_len <= end.saturating_sub(pos + header.size)).then_some(vr)
+    }
+
     /// Read one element whose header is at `pos`. The returned element's value ends at
     /// `value_offset + value_len`, followed by a delimiter when the length was undefined.
-    #[inline]
     fn read_element(&mut self, pos: usize, header: &Header, end: usize, encoding: Encoding, level: Level, depth: u32) -> Result<Element> {
-        // Most elements: a VR in the file, not a sequence, an even length that fits (which
-        // rules out the odd undefined length).
-        if let Some(vr) = header.vr.filter(|&vr| vr != Vr::UN && vr != Vr::SQ) {
+        if let Some(vr) = Self::plain_vr(pos, header, end) {
             let value_offset = pos + header.size;
-            let value_len = header.length as usize;
-            if value_len % 2 == 0 && value_len <= end.saturating_sub(value_offset) {
-                return Ok(Element {
-                    tag: header.tag,
-                    vr,
-                    encoding,
-                    header_offset: pos,
-                    value_offset,
-                    length: header.length,
-                    value_len,
-                    children: Children::None,
-                    us_or_ss: false,
-                });
-            }
+            return Ok(Element {
+                tag: header.tag,
+                vr,
+                encoding,
+                header_offset: pos,
+                value_offset,
+                length: header.length,
+                value_len: header.length as usize,
+                children: Children::None,
+                us_or_ss: false,
+            });
         }
         self.read_any_element(pos, header, end, encoding, level, depth)
     }

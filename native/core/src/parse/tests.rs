@@ -548,3 +548,34 @@ fn an_offset_table_pointing_at_bytes_like_an_item_is_not_followed() {
     assert_eq!(read[0].as_ref().unwrap(), &[b"ab".to_vec()]);
     assert!(read[2].is_err() && read[3].is_err());
 }
+
+#[test]
+fn header_reads_of_any_size_find_what_a_whole_scan_finds() {
+    let stop = ParseOptions { stop_before_pixels: true, ..ParseOptions::default() };
+    // A tiny file (shorter than any first read) and headers far longer than one: a private
+    // value of `filler` bytes before the pixel data, so that the read must start over, larger.
+    for filler in [0usize, 3 * HEADER_READ_STEP, MAX_HEADER_READ_HINT + 10] {
+        let dataset = [
+            explicit(0x0010_0010, b"PN", b"Doe^J "),
+            explicit(0x0029_0010, b"LO", b"FILLER"),
+            explicit(0x0029_1000, b"OB", &vec![7; filler]),
+            explicit(0x0040_0009, b"SH", b"ST"),
+            explicit(0x7FE0_0010, b"OW", &[1, 2, 3, 4]),
+        ]
+        .concat();
+        let bytes = part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &dataset);
+        let temp = TempFile::new(&format!("header-{filler}"), &bytes);
+        let header = DicomFile::read_header(&temp.0, &stop).unwrap();
+        let whole = parse_with(bytes.clone(), &stop).unwrap();
+        assert!(header.stopped_early, "{filler}");
+        assert_eq!(tags_of(&header, &header.index.root), [0x0010_0010, 0x0029_0010, 0x0029_1000, 0x0040_0009]);
+        assert_eq!(header.index.elements, whole.index.elements, "{filler}");
+        assert_eq!(header.bytes(), &bytes[..header.scanned_len], "the header's bytes, and no more");
+    }
+    // A file that ends before any pixel data: read to its end, in one read or several.
+    let bytes = part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &explicit(0x0029_1000, b"OB", &vec![1; 5 * HEADER_READ_STEP]));
+    let temp = TempFile::new("header-no-pixels", &bytes);
+    let header = DicomFile::read_header(&temp.0, &stop).unwrap();
+    assert!(!header.stopped_early);
+    assert_eq!(header.bytes(), &bytes[..]);
+}
