@@ -92,29 +92,6 @@ pub fn column_for(tag: Tag) -> Column {
     Column { name, tag, kind }
 }
 
-/// One cell of the table.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Null,
-    Text(String),
-    Int(i64),
-    Float(f64),
-    FloatList(Vec<f64>),
-    /// Days since the epoch (None when the text is not a valid date) and the raw text.
-    Date(Option<i32>, String),
-}
-
-/// One file's row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    pub path: String,
-    pub file_size: Option<u64>,
-    /// The error class (as the Python layer names it) and message, when the file failed.
-    pub error: Option<(ErrorKind, String)>,
-    pub transfer_syntax: Option<String>,
-    pub cells: Vec<Cell>,
-}
-
 /// Lists the files under `roots`: files are taken as they are, directories walked (recursively
 /// or not) with their entries sorted by name, sub-directories read on rayon's threads. Links to
 /// files are followed, links to directories are not (so a link loop cannot trap the walk), and
@@ -197,24 +174,80 @@ const MAX_FILES_PER_TASK: usize = 64;
 /// Tasks with fewer files than this open each file by its path rather than open the directory.
 const MIN_FILES_PER_DIRECTORY: usize = 4;
 
-/// Scan `files` on rayon's threads: one row per file, in order.
+/// Scan `files` on rayon's threads into a table of one row per file, in order: `path`,
+/// `file_size`, `error`, `error_kind`, `transfer_syntax`, then one column per `columns` entry (a
+/// date column is followed by `<name>_raw` with its text).
 /// With `force`, data sets without preamble and file meta are read too (their encoding guessed).
 ///
 /// Files of one directory that come together are opened relative to a handle on it (`openat`),
 /// so the kernel resolves one name per file instead of the whole path (about 1 µs of the 20
-/// a CT header takes on one thread, in a tree eight directories deep).
+/// a CT header takes on one thread, in a tree eight directories deep). Each task writes its
+/// rows straight into column buffers of its own, which are joined at the end: no value
+/// outlives its file, so a scan's memory is about the size of its table.
 #[must_use]
-pub fn scan_files(files: &[PathBuf], columns: &[Column], force: bool) -> Vec<Row> {
+pub fn scan_files(files: &[PathBuf], columns: &[Column], force: bool) -> Vec<(String, Buffers)> {
     let per_task = (files.len() / (8 * rayon::current_num_threads())).clamp(1, MAX_FILES_PER_TASK);
     let tasks: Vec<&[PathBuf]> = files.chunk_by(|a, b| a.parent() == b.parent()).flat_map(|same| same.chunks(per_task)).collect();
-    let rows: Vec<Vec<Row>> = tasks
+    let chunks: Vec<Vec<Buffers>> = tasks
         .par_iter()
         .map(|&task| {
             let directory = if task.len() >= MIN_FILES_PER_DIRECTORY { Directory::open(&task[0]) } else { None };
-            task.iter().map(|path| scan_file(path, directory.as_ref(), columns, force)).collect()
+            let mut chunk = empty_buffers(columns);
+            for path in task {
+                scan_file(path, directory.as_ref(), columns, force, &mut chunk);
+            }
+            chunk
         })
         .collect();
-    rows.into_iter().flatten().collect()
+    // Each column starts empty, so that a table of no rows still has its types.
+    let mut by_column: Vec<(Buffers, Vec<Buffers>)> =
+        empty_buffers(columns).into_iter().map(|empty| (empty, Vec::with_capacity(chunks.len()))).collect();
+    for chunk in chunks {
+        for ((_, parts), buffers) in by_column.iter_mut().zip(chunk) {
+            parts.push(buffers);
+        }
+    }
+    // Column by column on rayon's threads.
+    let joined: Vec<Buffers> = by_column
+        .into_par_iter()
+        .map(|(mut joined, parts)| {
+            for part in parts {
+                joined.append(part);
+            }
+            joined
+        })
+        .collect();
+    column_names(columns).into_iter().zip(joined).collect()
+}
+
+/// The names of the table's columns, in order.
+fn column_names(columns: &[Column]) -> Vec<String> {
+    let mut names: Vec<String> = ["path", "file_size", "error", "error_kind", "transfer_syntax"].map(str::to_owned).into();
+    for column in columns {
+        names.push(column.name.clone());
+        if column.kind == Kind::Date {
+            names.push(format!("{}_raw", column.name));
+        }
+    }
+    names
+}
+
+/// Empty buffers for the table's columns, in the order of [`column_names`].
+fn empty_buffers(columns: &[Column]) -> Vec<Buffers> {
+    let mut buffers = vec![Buffers::text(), Buffers::int(), Buffers::text(), Buffers::text(), Buffers::text()];
+    for column in columns {
+        buffers.push(match column.kind {
+            Kind::Text => Buffers::text(),
+            Kind::Int => Buffers::int(),
+            Kind::Float => Buffers::Float { values: Vec::new(), valid: Vec::new() },
+            Kind::FloatList => Buffers::FloatList { offsets: vec![0], values: Vec::new(), valid: Vec::new() },
+            Kind::Date => Buffers::Date { days: Vec::new(), valid: Vec::new() },
+        });
+        if column.kind == Kind::Date {
+            buffers.push(Buffers::text());
+        }
+    }
+    buffers
 }
 
 /// A handle on the directory of a group of files, to open them by name.
@@ -258,28 +291,38 @@ impl Directory {
     }
 }
 
-fn scan_file(path: &Path, directory: Option<&Directory>, columns: &[Column], force: bool) -> Row {
-    let mut row = Row { path: path.to_string_lossy().into_owned(), file_size: None, error: None, transfer_syntax: None, cells: vec![Cell::Null; columns.len()] };
+/// Append `path`'s row to `table` (buffers in the order of [`column_names`]).
+fn scan_file(path: &Path, directory: Option<&Directory>, columns: &[Column], force: bool, table: &mut [Buffers]) {
     let options = ParseOptions { stop_before_pixels: true, force, ..ParseOptions::default() };
     let opened = directory.map_or_else(|| std::fs::File::open(path), |directory| directory.open_file(path));
     let header = opened.and_then(|file| Ok((file.metadata()?.len(), file))).map_err(|e| Error::cannot_read(path, e));
+    let (general, cells) = table.split_at_mut(5);
+    let [path_column, size_column, error_column, kind_column, syntax_column] = general else { unreachable!("five general columns") };
+    path_column.push_text(Some(&path.to_string_lossy()));
     match header.and_then(|(size, file)| Ok((DicomFile::read_header_of(file, path, &options)?, size))) {
         Ok((file, size)) => {
-            row.file_size = Some(size);
-            row.transfer_syntax = Some(file.transfer_syntax.clone());
+            size_column.push_int(i64::try_from(size).ok());
+            error_column.push_text(None);
+            kind_column.push_text(None);
+            syntax_column.push_text(Some(&file.transfer_syntax));
             let charset = charset_of(&file);
-            for (cell, column) in row.cells.iter_mut().zip(columns) {
-                if let Some(index) = file.index.find(&file.index.root, column.tag) {
-                    *cell = cell_of(&file, &file.index.elements[index as usize], column.kind, &charset);
-                }
+            let mut cells = cells.iter_mut();
+            for column in columns {
+                let found = file.index.find(&file.index.root, column.tag).map(|i| &file.index.elements[i as usize]);
+                push_cell(&mut cells, column.kind, found.map(|element| (&file, element, &charset)));
             }
         }
         Err(error) => {
-            row.file_size = std::fs::metadata(path).ok().map(|m| m.len());
-            row.error = Some((error.kind, error.to_string()));
+            size_column.push_int(std::fs::metadata(path).ok().and_then(|m| i64::try_from(m.len()).ok()));
+            error_column.push_text(Some(&error.to_string()));
+            kind_column.push_text(Some(kind_name(error.kind)));
+            syntax_column.push_text(None);
+            let mut cells = cells.iter_mut();
+            for column in columns {
+                push_cell(&mut cells, column.kind, None);
+            }
         }
     }
-    row
 }
 
 fn charset_of(file: &DicomFile) -> CharacterSet {
@@ -287,7 +330,19 @@ fn charset_of(file: &DicomFile) -> CharacterSet {
     CharacterSet::from_value(value.unwrap_or_default())
 }
 
-fn cell_of(file: &DicomFile, element: &Element, kind: Kind, charset: &CharacterSet) -> Cell {
+/// Append one cell of a `kind` column, read from `element` (or null when the file lacks it),
+/// to the column's buffers, taken from `buffers` (two for a date: the days, then the text).
+fn push_cell<'a>(buffers: &mut impl Iterator<Item = &'a mut Buffers>, kind: Kind, element: Option<(&DicomFile, &Element, &CharacterSet)>) {
+    let Some(column) = buffers.next() else { return };
+    let Some((file, element, charset)) = element else {
+        column.push_null();
+        if kind == Kind::Date {
+            if let Some(raw_column) = buffers.next() {
+                raw_column.push_text(None);
+            }
+        }
+        return;
+    };
     let bytes = file.value_bytes(element);
     let big_endian = element.encoding.big_endian;
     let numbers = || -> Vec<f64> {
@@ -303,18 +358,11 @@ fn cell_of(file: &DicomFile, element: &Element, kind: Kind, charset: &CharacterS
         }
     };
     match kind {
-        Kind::Text => match element.vr {
-            Vr::SQ => Cell::Null,
-            vr if vr.is_bulk() || vr.binary_width().is_some() => Cell::Null,
-            _ => {
-                let mut values = value::strings(bytes, element.vr, charset);
-                match values.len() {
-                    0 => Cell::Null,
-                    1 => values.pop().map_or(Cell::Null, Cell::Text),
-                    _ => Cell::Text(values.join("\\")),
-                }
-            }
-        },
+        Kind::Text => {
+            let text = element.vr != Vr::SQ && !element.vr.is_bulk() && element.vr.binary_width().is_none();
+            let values = if text { value::strings(bytes, element.vr, charset) } else { Vec::new() };
+            column.push_joined(&values);
+        }
         Kind::Int => {
             let first = match element.vr {
                 Vr::IS => value::number_texts(bytes).next().flatten().and_then(value::parse_is),
@@ -326,16 +374,16 @@ fn cell_of(file: &DicomFile, element: &Element, kind: Kind, charset: &CharacterS
                 Vr::UV => value::binary_values::<u64>(bytes, big_endian).first().and_then(|&v| i64::try_from(v).ok()),
                 _ => None,
             };
-            first.map_or(Cell::Null, Cell::Int)
+            column.push_int(first);
         }
-        Kind::Float => numbers().first().map_or(Cell::Null, |&v| Cell::Float(v)),
-        Kind::FloatList => {
-            let values = numbers();
-            if values.is_empty() { Cell::Null } else { Cell::FloatList(values) }
-        }
+        Kind::Float => column.push_float(numbers().first().copied()),
+        Kind::FloatList => column.push_floats(&numbers()),
         Kind::Date => {
-            let raw = value::strings(bytes, element.vr, charset).into_iter().next().unwrap_or_default();
-            if raw.is_empty() { Cell::Null } else { Cell::Date(days_since_epoch(&raw), raw) }
+            let raw = value::strings(bytes, element.vr, charset).into_iter().next().filter(|raw| !raw.is_empty());
+            column.push_date(raw.as_deref().and_then(days_since_epoch));
+            if let Some(raw_column) = buffers.next() {
+                raw_column.push_text(raw.as_deref());
+            }
         }
     }
 }
@@ -350,73 +398,104 @@ pub enum Buffers {
     Date { days: Vec<i32>, valid: Vec<bool> },
 }
 
-fn text_buffers<'a>(texts: impl Iterator<Item = Option<&'a str>>) -> Buffers {
-    let (mut offsets, mut data, mut valid) = (vec![0i64], Vec::new(), Vec::new());
-    for text in texts {
-        data.extend_from_slice(text.unwrap_or_default().as_bytes());
-        offsets.push(i64::try_from(data.len()).unwrap_or(i64::MAX));
-        valid.push(text.is_some());
+impl Buffers {
+    fn text() -> Buffers {
+        Buffers::Text { offsets: vec![0], data: Vec::new(), valid: Vec::new() }
     }
-    Buffers::Text { offsets, data, valid }
-}
 
-/// The rows as columns: `path`, `file_size`, `error`, `transfer_syntax`, then one per column
-/// (a date column is followed by `<name>_raw` with its text).
-#[must_use]
-pub fn to_columns(rows: &[Row], columns: &[Column]) -> Vec<(String, Buffers)> {
-    let mut out = vec![
-        ("path".to_owned(), text_buffers(rows.iter().map(|r| Some(r.path.as_str())))),
-        (
-            "file_size".to_owned(),
-            Buffers::Int {
-                values: rows.iter().map(|r| r.file_size.map_or(0, |s| i64::try_from(s).unwrap_or(i64::MAX))).collect(),
-                valid: rows.iter().map(|r| r.file_size.is_some()).collect(),
-            },
-        ),
-        ("error".to_owned(), text_buffers(rows.iter().map(|r| r.error.as_ref().map(|(_, m)| m.as_str())))),
-        ("error_kind".to_owned(), text_buffers(rows.iter().map(|r| r.error.as_ref().map(|(k, _)| kind_name(*k))))),
-        ("transfer_syntax".to_owned(), text_buffers(rows.iter().map(|r| r.transfer_syntax.as_deref()))),
-    ];
-    // Column by column on rayon's threads: on its own this pass was a tenth of a scan's time.
-    let typed: Vec<Vec<(String, Buffers)>> = columns.par_iter().enumerate().map(|(i, column)| column_buffers(rows, i, column)).collect();
-    out.extend(typed.into_iter().flatten());
-    out
-}
+    fn int() -> Buffers {
+        Buffers::Int { values: Vec::new(), valid: Vec::new() }
+    }
 
-/// Column `i` of `rows` as buffers: one, or two for a date (the days, then `<name>_raw`).
-fn column_buffers(rows: &[Row], i: usize, column: &Column) -> Vec<(String, Buffers)> {
-    let cells = rows.iter().map(|r| &r.cells[i]);
-    let buffers = match column.kind {
-        Kind::Text => text_buffers(cells.map(|c| if let Cell::Text(t) = c { Some(t.as_str()) } else { None })),
-        Kind::Int => Buffers::Int {
-            values: cells.clone().map(|c| if let Cell::Int(v) = c { *v } else { 0 }).collect(),
-            valid: cells.map(|c| matches!(c, Cell::Int(_))).collect(),
-        },
-        Kind::Float => Buffers::Float {
-            values: cells.clone().map(|c| if let Cell::Float(v) = c { *v } else { 0.0 }).collect(),
-            valid: cells.map(|c| matches!(c, Cell::Float(_))).collect(),
-        },
-        Kind::FloatList => {
-            let (mut offsets, mut values, mut valid) = (vec![0i32], Vec::new(), Vec::new());
-            for cell in cells {
-                if let Cell::FloatList(list) = cell {
-                    values.extend_from_slice(list);
-                }
-                offsets.push(i32::try_from(values.len()).unwrap_or(i32::MAX));
-                valid.push(matches!(cell, Cell::FloatList(_)));
+    /// Append a text cell (null for `None`) to a text column.
+    fn push_text(&mut self, text: Option<&str>) {
+        self.push_joined(text.as_slice());
+    }
+
+    /// Append the values of a multi-valued text joined by backslashes (null when there are
+    /// none) to a text column.
+    fn push_joined<S: AsRef<str>>(&mut self, values: &[S]) {
+        let Buffers::Text { offsets, data, valid } = self else { unreachable!("a text column") };
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                data.push(b'\\');
             }
-            Buffers::FloatList { offsets, values, valid }
+            data.extend_from_slice(value.as_ref().as_bytes());
         }
-        Kind::Date => {
-            let days = Buffers::Date {
-                days: cells.clone().map(|c| if let Cell::Date(Some(d), _) = c { *d } else { 0 }).collect(),
-                valid: cells.clone().map(|c| matches!(c, Cell::Date(Some(_), _))).collect(),
-            };
-            let raw = text_buffers(cells.map(|c| if let Cell::Date(_, raw) = c { Some(raw.as_str()) } else { None }));
-            return vec![(column.name.clone(), days), (format!("{}_raw", column.name), raw)];
+        offsets.push(i64::try_from(data.len()).unwrap_or(i64::MAX));
+        valid.push(!values.is_empty());
+    }
+
+    /// Append a null cell.
+    fn push_null(&mut self) {
+        match self {
+            Buffers::Text { .. } => self.push_text(None),
+            Buffers::Int { .. } => self.push_int(None),
+            Buffers::Float { .. } => self.push_float(None),
+            Buffers::FloatList { .. } => self.push_floats(&[]),
+            Buffers::Date { .. } => self.push_date(None),
         }
-    };
-    vec![(column.name.clone(), buffers)]
+    }
+
+    fn push_int(&mut self, value: Option<i64>) {
+        let Buffers::Int { values, valid } = self else { unreachable!("an integer column") };
+        values.push(value.unwrap_or(0));
+        valid.push(value.is_some());
+    }
+
+    fn push_float(&mut self, value: Option<f64>) {
+        let Buffers::Float { values, valid } = self else { unreachable!("a float column") };
+        values.push(value.unwrap_or(0.0));
+        valid.push(value.is_some());
+    }
+
+    /// Append a list (null when empty) to a float list column.
+    fn push_floats(&mut self, list: &[f64]) {
+        let Buffers::FloatList { offsets, values, valid } = self else { unreachable!("a float list column") };
+        values.extend_from_slice(list);
+        offsets.push(i32::try_from(values.len()).unwrap_or(i32::MAX));
+        valid.push(!list.is_empty());
+    }
+
+    fn push_date(&mut self, days_since_epoch: Option<i32>) {
+        let Buffers::Date { days, valid } = self else { unreachable!("a date column") };
+        days.push(days_since_epoch.unwrap_or(0));
+        valid.push(days_since_epoch.is_some());
+    }
+
+    /// Append the rows of `part`, more of the same column.
+    fn append(&mut self, part: Buffers) {
+        match (self, part) {
+            (Buffers::Text { offsets, data, valid }, Buffers::Text { offsets: more, data: more_data, valid: more_valid }) => {
+                let base = offsets.last().copied().unwrap_or(0);
+                offsets.extend(more[1..].iter().map(|&o| o.saturating_add(base)));
+                data.extend_from_slice(&more_data);
+                valid.extend_from_slice(&more_valid);
+            }
+            (Buffers::Int { values, valid }, Buffers::Int { values: more, valid: more_valid }) => {
+                values.extend_from_slice(&more);
+                valid.extend_from_slice(&more_valid);
+            }
+            (Buffers::Float { values, valid }, Buffers::Float { values: more, valid: more_valid }) => {
+                values.extend_from_slice(&more);
+                valid.extend_from_slice(&more_valid);
+            }
+            (
+                Buffers::FloatList { offsets, values, valid },
+                Buffers::FloatList { offsets: more, values: more_values, valid: more_valid },
+            ) => {
+                let base = offsets.last().copied().unwrap_or(0);
+                offsets.extend(more[1..].iter().map(|&o| o.saturating_add(base)));
+                values.extend_from_slice(&more_values);
+                valid.extend_from_slice(&more_valid);
+            }
+            (Buffers::Date { days, valid }, Buffers::Date { days: more, valid: more_valid }) => {
+                days.extend_from_slice(&more);
+                valid.extend_from_slice(&more_valid);
+            }
+            _ => unreachable!("parts of one column have one kind"),
+        }
+    }
 }
 
 /// The Python exception class name for an error kind (the error column's prefix).
@@ -480,17 +559,55 @@ mod tests {
         assert_eq!((private.name.as_str(), private.kind), ("00091001", Kind::Text));
     }
 
+    /// The named column of a table.
+    fn column<'a>(table: &'a [(String, Buffers)], name: &str) -> &'a Buffers {
+        &table.iter().find(|(n, _)| n == name).unwrap().1
+    }
+
+    /// Cell `row` of a text column.
+    fn text(table: &[(String, Buffers)], name: &str, row: usize) -> Option<String> {
+        let Buffers::Text { offsets, data, valid } = column(table, name) else { panic!("{name} is not text") };
+        let range = usize::try_from(offsets[row]).unwrap()..usize::try_from(offsets[row + 1]).unwrap();
+        valid[row].then(|| String::from_utf8(data[range].to_vec()).unwrap())
+    }
+
+    /// Cell `row` of an integer column.
+    fn int(table: &[(String, Buffers)], name: &str, row: usize) -> Option<i64> {
+        let Buffers::Int { values, valid } = column(table, name) else { panic!("{name} is not an integer column") };
+        valid[row].then_some(values[row])
+    }
+
     #[test]
     fn not_dicom_is_an_error_row() {
         let dir = std::env::temp_dir().join(format!("dicodec-bulk-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("notes.txt");
         std::fs::write(&path, b"hello").unwrap();
-        let rows = scan_files(&collect_files(&[dir.clone()], true), &default_columns(), false);
+        let table = scan_files(&collect_files(&[dir.clone()], true), &default_columns(), false);
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].error.as_ref().unwrap().0, ErrorKind::Invalid);
-        assert_eq!(rows[0].file_size, Some(5));
+        assert_eq!(table.len(), column_names(&default_columns()).len());
+        assert_eq!(text(&table, "error_kind", 0).as_deref(), Some(kind_name(ErrorKind::Invalid)));
+        assert_eq!(int(&table, "file_size", 0), Some(5));
+        assert_eq!(text(&table, "transfer_syntax", 0), None);
+        let Buffers::Date { valid, .. } = column(&table, "StudyDate") else { panic!("StudyDate is a date") };
+        assert_eq!((valid.as_slice(), text(&table, "StudyDate_raw", 0)), (&[false][..], None));
+    }
+
+    #[test]
+    fn a_scan_of_no_files_has_typed_columns() {
+        let table = scan_files(&[], &default_columns(), false);
+        let kinds: Vec<&str> = ["path", "file_size", "Rows", "SliceThickness", "PixelSpacing", "StudyDate", "StudyDate_raw"]
+            .iter()
+            .map(|name| match column(&table, name) {
+                Buffers::Text { offsets, .. } if offsets == &[0] => "text",
+                Buffers::Int { values, .. } if values.is_empty() => "int",
+                Buffers::Float { values, .. } if values.is_empty() => "float",
+                Buffers::FloatList { offsets, .. } if offsets == &[0] => "float list",
+                Buffers::Date { days, .. } if days.is_empty() => "date",
+                other => panic!("{name}: {other:?}"),
+            })
+            .collect();
+        assert_eq!(kinds, ["text", "int", "int", "float", "float list", "date", "text"]);
     }
 
     #[test]
@@ -506,14 +623,23 @@ mod tests {
         // On one thread the 40 files make tasks of five, which open them through the directory.
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let together = pool.install(|| scan_files(&files, &default_columns(), false));
-        let one_by_one: Vec<Row> = files.iter().map(|f| scan_files(std::slice::from_ref(f), &default_columns(), false).remove(0)).collect();
+        // One scan per file, each opened by its path, and their tables joined.
+        let singles: Vec<Vec<(String, Buffers)>> =
+            files.iter().map(|f| scan_files(std::slice::from_ref(f), &default_columns(), false)).collect();
+        let mut one_by_one = singles[0].clone();
+        for single in &singles[1..] {
+            for ((_, joined), (_, part)) in one_by_one.iter_mut().zip(single.clone()) {
+                joined.append(part);
+            }
+        }
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(together, one_by_one);
-        assert_eq!(together[3].file_size, Some(3));
-        let (kind, message) = together[5].error.as_ref().unwrap();
-        assert_eq!(*kind, ErrorKind::Io);
+        assert_eq!(int(&together, "file_size", 3), Some(3));
+        let message = text(&together, "error", 5).unwrap();
+        assert_eq!(text(&together, "error_kind", 5).as_deref(), Some(kind_name(ErrorKind::Io)));
         assert!(message.contains("cannot read") && message.contains("05.txt"), "{message}");
-        assert_eq!(together[6].error.as_ref().unwrap().0, ErrorKind::Invalid);
+        assert_eq!(text(&together, "error_kind", 6).as_deref(), Some(kind_name(ErrorKind::Invalid)));
+        assert_eq!(text(&together, "path", 6), Some(files[6].to_string_lossy().into_owned()));
     }
 
     #[test]

@@ -28,8 +28,7 @@ pub fn scan(py: Python<'_>, roots: Vec<PathBuf>, tags: Vec<u32>, recursive: bool
                         columns.push(bulk::column_for(Tag(tag)));
                     }
                 }
-                let rows = bulk::scan_files(&files, &columns, force);
-                bulk::to_columns(&rows, &columns)
+                bulk::scan_files(&files, &columns, force)
             })
         })
         .map_err(|e| to_py_err(py, &e, None))?;
