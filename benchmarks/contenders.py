@@ -14,8 +14,12 @@ from __future__ import annotations
 import collections.abc
 import datetime
 import functools
+import glob
 import importlib
+import multiprocessing.util
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -251,6 +255,49 @@ def dicodec_ingest(threads: Optional[int] = None, role: str = DICODEC) -> Conten
     return Contender(_threads_label(threads), ("dicodec",), make, role=role)
 
 
+def _output_folders() -> Callable[[], str]:
+    """A maker of empty folders, one per call of an ingest to disk: each call removes the last
+    call's folder first (a resumable ingest would skip a series already there), and the last
+    one goes when the process ends. The memory probes run in multiprocessing children, which
+    leave without running ``atexit`` handlers but do run multiprocessing's finalizers."""
+    made: List[str] = []
+    multiprocessing.util.Finalize(None, lambda: [shutil.rmtree(path, ignore_errors=True) for path in made], exitpriority=0)
+
+    def fresh() -> str:
+        while made:
+            shutil.rmtree(made.pop(), ignore_errors=True)
+        made.append(tempfile.mkdtemp(prefix="dicodec-bench-"))
+        return made[-1]
+
+    return fresh
+
+
+def saved_volume(folder: str) -> np.ndarray:
+    """The one ``.npy`` volume written under ``folder`` (what an ingest to disk is checked on)."""
+    found = glob.glob(os.path.join(folder, "**", "*.npy"), recursive=True)
+    if len(found) != 1:
+        raise ValueError(f"{len(found)} .npy files written, one expected")
+    return np.load(found[0])
+
+
+def dicodec_ingest_to_disk(threads: Optional[int] = None, role: str = DICODEC) -> Contender:
+    """``dicodec.ingest([folder], out=...)``: the Parquet index, the series' volume as ``.npy``
+    and its JSON, end to end."""
+
+    def make(inputs: Inputs) -> Call:
+        ingest = dicodec_api("ingest.ingest")
+        fresh = _output_folders()
+
+        def run() -> str:
+            out = fresh()
+            ingest([inputs.root], out=out, threads=threads, progress=False)
+            return out
+
+        return run
+
+    return Contender(_threads_label(threads), ("dicodec", "pyarrow"), make, saved_volume, role)
+
+
 def dicodec_codec(kind: str) -> Contender:
     """``dicodec.codecs.decode_rle`` / ``decode_jpeg_lossless`` on bare encoded frames."""
 
@@ -401,6 +448,39 @@ def pydicom_frames(encoding: str) -> List[Contender]:
 def pydicom_ingest(encoding: str) -> List[Contender]:
     """A loop of ``pixel_array`` filling a caller-owned volume."""
     return _pydicom_plugins(encoding, _fill_volume)
+
+
+def pydicom_ingest_to_disk(encoding: str) -> List[Contender]:
+    """What a script does with pydicom: read every file of the folder, group by series, sort each
+    along its slice normal, stack the ``pixel_array`` of each file and ``numpy.save`` it."""
+
+    def contender(plugin: str, peers: Tuple[str, ...]) -> Contender:
+        def make(inputs: Inputs) -> Call:
+            import pydicom
+
+            fresh = _output_folders()
+
+            def run() -> str:
+                out = fresh()
+                series: Dict[str, list] = collections.defaultdict(list)
+                for path in walk(inputs.root):
+                    ds = pydicom.dcmread(path)
+                    series[str(ds.SeriesInstanceUID)].append(ds)
+                for uid, datasets in series.items():
+                    orientation = np.array(datasets[0].ImageOrientationPatient, dtype=float)
+                    normal = np.cross(orientation[:3], orientation[3:])
+                    datasets.sort(key=lambda ds: float(normal @ np.array(ds.ImagePositionPatient, dtype=float)))
+                    if plugin:
+                        for ds in datasets:
+                            ds.pixel_array_options(decoding_plugin=plugin)
+                    np.save(os.path.join(out, f"{uid}.npy"), np.stack([ds.pixel_array for ds in datasets]))
+                return out
+
+            return run
+
+        return Contender(_PLUGIN_NAMES[plugin], ("pydicom", *peers), make, saved_volume)
+
+    return [contender(plugin, peers) for plugin, peers in PYDICOM_PLUGINS[encoding]]
 
 
 def _volume(inputs: Inputs) -> np.ndarray:

@@ -38,7 +38,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 #: Bumped whenever the files this module writes change, so that stale caches are not reused.
-CORPUS_VERSION = 3
+CORPUS_VERSION = 4
 #: Where corpora are cached unless told otherwise (``DICODEC_BENCH_CORPUS`` overrides it).
 DEFAULT_CACHE = Path(__file__).resolve().parent / ".corpus"
 
@@ -245,10 +245,17 @@ def us_frames(rng: np.random.Generator, frames: int, rows: int, columns: int) ->
 _IMPLEMENTATION_UID = "1.2.826.0.1.3680043.10.1234.1"
 
 
+#: The root of the corpus's UIDs (made up, beside the implementation's).
+_UID_ROOT = "1.2.826.0.1.3680043.10.1234.2."
+
+
 def _uid(seed: int, *parts: object) -> Any:
+    """The UID named by ``seed`` and ``parts``: the same every time, so that the slices of a
+    series share their Series Instance UID. (``generate_uid`` ignores ``entropy_srcs`` without
+    a prefix and returns a random UID.)"""
     from pydicom.uid import generate_uid
 
-    return generate_uid(prefix=None, entropy_srcs=[str(seed), *map(str, parts)])
+    return generate_uid(prefix=_UID_ROOT, entropy_srcs=[str(seed), *map(str, parts)])
 
 
 def _item(**elements: object):

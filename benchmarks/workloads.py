@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -362,6 +363,25 @@ def _ingest_workload(encoding: str) -> Workload:
     )
 
 
+def _ingest_to_disk_workload(encoding: str) -> Workload:
+    """The CT series' folder to files on disk, as the ``dicodec ingest`` command does it."""
+
+    def setup(corpus: Corpus) -> c.Inputs:
+        paths = [str(p) for p in corpus.paths("ct", encoding)]
+        return c.Inputs(paths=paths, root=os.path.dirname(paths[0]))
+
+    def work(corpus: Corpus, inputs: c.Inputs) -> Work:
+        return Work(bytes=corpus.truth("ct").nbytes, files=len(inputs.paths), items=len(inputs.paths))
+
+    title = f"CT series folder ({encoding}) to a volume in a .npy file, end to end"
+    return Workload(
+        f"ingest/ct-{encoding}-to-disk", "ingest", title, "MB/s", "file", setup, work,
+        (c.dicodec_ingest_to_disk(), c.dicodec_ingest_to_disk(threads=1, role=c.VARIANT), *c.pydicom_ingest_to_disk(encoding)),
+        # The corpus writes the slices with z falling; a series volume has them along the normal.
+        same_pixels, lambda corpus, inputs: corpus.truth("ct")[::-1], needs=(("ct", encoding),), resident=False,
+    )
+
+
 _NAMES = {"native": "Explicit VR Little Endian", "rle": "RLE Lossless", "jpegll": "JPEG Lossless SV1"}
 
 
@@ -381,6 +401,7 @@ def all_workloads() -> List[Workload]:
     found += [_rle_codec_workload("ct-mf"), _rle_codec_workload("ct"), _jpeg_codec_workload("ct-mf")]
     found += [_jpeg_codec_workload("ct", predictor) for predictor in range(1, 8)] + [_jpeg_codec_workload("us-mf")]
     found += [_ingest_workload("native"), _ingest_workload("jpegll")]
+    found += [_ingest_to_disk_workload("native"), _ingest_to_disk_workload("jpegll")]
     return found
 
 
