@@ -360,8 +360,11 @@ fn push_cell<'a>(buffers: &mut impl Iterator<Item = &'a mut Buffers>, kind: Kind
     match kind {
         Kind::Text => {
             let text = element.vr != Vr::SQ && !element.vr.is_bulk() && element.vr.binary_width().is_none();
-            let values = if text { value::strings(bytes, element.vr, charset) } else { Vec::new() };
-            column.push_joined(&values);
+            column.push_strings(|push| {
+                if text {
+                    value::for_each_string(bytes, element.vr, charset, push);
+                }
+            });
         }
         Kind::Int => {
             let first = match element.vr {
@@ -379,7 +382,12 @@ fn push_cell<'a>(buffers: &mut impl Iterator<Item = &'a mut Buffers>, kind: Kind
         Kind::Float => column.push_float(numbers().first().copied()),
         Kind::FloatList => column.push_floats(&numbers()),
         Kind::Date => {
-            let raw = value::strings(bytes, element.vr, charset).into_iter().next().filter(|raw| !raw.is_empty());
+            // The first value (null when it is empty).
+            let mut first: Option<Option<String>> = None;
+            value::for_each_string(bytes, element.vr, charset, |value| {
+                first.get_or_insert_with(|| Some(value.to_owned()).filter(|value| !value.is_empty()));
+            });
+            let raw = first.flatten();
             column.push_date(raw.as_deref().and_then(days_since_epoch));
             if let Some(raw_column) = buffers.next() {
                 raw_column.push_text(raw.as_deref());
@@ -409,21 +417,23 @@ impl Buffers {
 
     /// Append a text cell (null for `None`) to a text column.
     fn push_text(&mut self, text: Option<&str>) {
-        self.push_joined(text.as_slice());
+        self.push_strings(|push| text.into_iter().for_each(push));
     }
 
-    /// Append the values of a multi-valued text joined by backslashes (null when there are
-    /// none) to a text column.
-    fn push_joined<S: AsRef<str>>(&mut self, values: &[S]) {
+    /// Append to a text column the cell made of the values `values` hands to its argument,
+    /// joined by backslashes, as they come (null when it hands over none).
+    fn push_strings(&mut self, values: impl FnOnce(&mut dyn FnMut(&str))) {
         let Buffers::Text { offsets, data, valid } = self else { unreachable!("a text column") };
-        for (i, value) in values.iter().enumerate() {
-            if i > 0 {
+        let mut count = 0;
+        values(&mut |value| {
+            if count > 0 {
                 data.push(b'\\');
             }
-            data.extend_from_slice(value.as_ref().as_bytes());
-        }
+            data.extend_from_slice(value.as_bytes());
+            count += 1;
+        });
         offsets.push(i64::try_from(data.len()).unwrap_or(i64::MAX));
-        valid.push(!values.is_empty());
+        valid.push(count > 0);
     }
 
     /// Append a null cell.

@@ -23,6 +23,7 @@
 //! - a part whose escape sequence is unknown, or that fails to decode, is decoded whole,
 //!   escape sequence included, with the first character set, replacing what does not decode.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use encoding_rs::Encoding;
@@ -257,6 +258,22 @@ impl CharacterSet {
     /// Nothing is stripped or split here: padding and `\` come back as they are.
     #[must_use]
     pub fn decode(&self, bytes: &[u8], delimiters: &[u8]) -> String {
+        self.decode_borrowed(bytes, delimiters).into_owned()
+    }
+
+    /// [`CharacterSet::decode`], borrowing `bytes` when they read as themselves: ASCII with no
+    /// escape sequence, in a character set whose ASCII half is ASCII (the usual case).
+    #[must_use]
+    pub fn decode_borrowed<'a>(&self, bytes: &'a [u8], delimiters: &[u8]) -> Cow<'a, str> {
+        let first = self.terms[0].codec;
+        if !matches!(first, Codec::Iso2022Jp | Codec::Iso2022Jp2) && bytes.is_ascii() && !bytes.contains(&ESC) {
+            // `is_ascii` makes the conversion infallible.
+            return Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default());
+        }
+        Cow::Owned(self.decode_owned(bytes, delimiters))
+    }
+
+    fn decode_owned(&self, bytes: &[u8], delimiters: &[u8]) -> String {
         let first = self.terms[0].codec;
         let mut out = String::with_capacity(bytes.len());
         if !bytes.contains(&ESC) {

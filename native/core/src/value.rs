@@ -4,6 +4,8 @@
 //! standard calls it insignificant, and the VRs that may use other repertoires are decoded
 //! with the data set's Specific Character Set.
 
+use std::borrow::Cow;
+
 use crate::charset::{CharacterSet, TEXT_DELIMITERS};
 use crate::tag::Tag;
 use crate::vr::Vr;
@@ -15,13 +17,14 @@ fn trim_padding(bytes: &[u8]) -> &[u8] {
 }
 
 /// Bytes of the default repertoire, read as ISO 8859-1 so that no byte is ever lost.
-fn latin1(bytes: &[u8]) -> String {
-    // Nearly always ASCII, which is the same bytes in UTF-8: copy them whole.
+fn latin1(bytes: &[u8]) -> Cow<'_, str> {
+    // Nearly always ASCII, which is the same bytes in UTF-8: borrowed as they are.
     if bytes.is_ascii() {
-        // `is_ascii` above makes this infallible.
-        return String::from_utf8(bytes.to_vec()).unwrap_or_default();
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            return Cow::Borrowed(text);
+        }
     }
-    bytes.iter().map(|&b| char::from(b)).collect()
+    Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect())
 }
 
 /// The values of a string VR, padding stripped; empty for an empty element.
@@ -30,49 +33,61 @@ fn latin1(bytes: &[u8]) -> String {
 /// default repertoire.
 #[must_use]
 pub fn strings(bytes: &[u8], vr: Vr, charset: &CharacterSet) -> Vec<String> {
+    let mut values = Vec::new();
+    for_each_string(bytes, vr, charset, |value| values.push(value.to_owned()));
+    values
+}
+
+/// [`strings`], each value handed to `f` in turn rather than collected: borrowed from `bytes`
+/// when it reads as itself (ASCII, the usual case), so that nothing is allocated for it.
+pub fn for_each_string(bytes: &[u8], vr: Vr, charset: &CharacterSet, mut f: impl FnMut(&str)) {
     match vr {
         // Text is decoded whole, then split: in the character sets DICOM allows, only control
         // characters reset ISO 2022 state, and a backslash may be the second byte of a GBK pair.
         Vr::LT | Vr::ST | Vr::UT => {
-            let text = charset.decode(bytes, TEXT_DELIMITERS);
+            let text = charset.decode_borrowed(bytes, TEXT_DELIMITERS);
             let trimmed = text.trim_end_matches(['\0', ' ']);
-            if trimmed.is_empty() { Vec::new() } else { vec![trimmed.to_owned()] }
+            if !trimmed.is_empty() {
+                f(trimmed);
+            }
         }
         Vr::UR => {
             // Trailing spaces are insignificant in a URI; leading ones are not allowed.
             let text = latin1(trim_padding(bytes));
-            if text.is_empty() { Vec::new() } else { vec![text] }
+            if !text.is_empty() {
+                f(&text);
+            }
         }
         Vr::PN => {
             let trimmed = trim_padding(bytes);
             if trimmed.is_empty() {
-                return Vec::new();
+                return;
             }
             // Empty trailing component groups ("Yamada^Tarou==") carry nothing.
-            let text = charset.decode(trimmed, TEXT_DELIMITERS);
-            text.split('\\').map(|name| name.trim_end_matches('=').to_owned()).collect()
+            let text = charset.decode_borrowed(trimmed, TEXT_DELIMITERS);
+            text.split('\\').for_each(|name| f(name.trim_end_matches('=')));
         }
         Vr::SH | Vr::LO | Vr::UC => {
             if trim_padding(bytes).is_empty() {
-                return Vec::new();
+                return;
             }
-            let text = charset.decode(bytes, TEXT_DELIMITERS);
-            text.split('\\').map(|value| value.trim_end_matches(['\0', ' ']).to_owned()).collect()
+            let text = charset.decode_borrowed(bytes, TEXT_DELIMITERS);
+            text.split('\\').for_each(|value| f(value.trim_end_matches(['\0', ' '])));
         }
         Vr::AE => {
             // Leading and trailing spaces are both insignificant in an Application Entity.
             let trimmed = trim_padding(bytes);
             if trimmed.is_empty() {
-                return Vec::new();
+                return;
             }
-            trimmed.split(|&b| b == b'\\').map(|v| latin1(v).trim_matches(' ').to_owned()).collect()
+            trimmed.split(|&b| b == b'\\').for_each(|v| f(latin1(v).trim_matches(' ')));
         }
         _ => {
             let trimmed = trim_padding(bytes);
             if trimmed.is_empty() {
-                return Vec::new();
+                return;
             }
-            trimmed.split(|&b| b == b'\\').map(latin1).collect()
+            trimmed.split(|&b| b == b'\\').for_each(|v| f(&latin1(v)));
         }
     }
 }

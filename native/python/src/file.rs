@@ -235,10 +235,18 @@ impl NativeFile {
 
     /// A string value split into its values, decoded with the given Specific Character Set value.
     #[pyo3(signature = (index, charset = None))]
-    fn strings(&self, index: usize, charset: Option<&[u8]>) -> PyResult<Vec<String>> {
+    fn strings<'py>(&self, py: Python<'py>, index: usize, charset: Option<&[u8]>) -> PyResult<Bound<'py, PyList>> {
         let e = self.element(index)?;
         let charset = CharacterSet::from_value(charset.unwrap_or_default());
-        Ok(value::strings(self.file().value_bytes(e), e.vr, &charset))
+        // Straight from the (usually borrowed) values to Python strings.
+        let list = PyList::empty(py);
+        let mut appended = Ok(());
+        value::for_each_string(self.file().value_bytes(e), e.vr, &charset, |text| {
+            if appended.is_ok() {
+                appended = list.append(text);
+            }
+        });
+        appended.map(|()| list)
     }
 
     /// DS or IS values as numbers; a value that does not parse is returned as its string.
