@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from timing import Plan, Timing, interleaved, paired_ratio
@@ -33,3 +35,16 @@ def test_interleaved_records_the_round_of_every_sample():
         assert len(timing.rounds) == len(timing.samples) >= 3
         assert timing.rounds == sorted(set(timing.rounds))
     assert paired_ratio(timings["b"], timings["a"]) > 0
+
+
+def test_calls_are_repeated_by_how_long_a_warm_one_takes():
+    slow_first = {"calls": 0}
+
+    def call() -> None:
+        slow_first["calls"] += 1
+        if slow_first["calls"] == 1:
+            time.sleep(0.01)  # a cold first call, a hundred times a warm one
+
+    timings = interleaved({"a": call}, Plan(budget_s=0.02, min_rounds=1, max_rounds=3, sample_s=0.005))
+    # Repeated by the cold call, a sample would hold a single call; by a warm one, many.
+    assert timings["a"].inner > 10

@@ -6,8 +6,9 @@ rotates so that no one always runs first after a collection (a full one before t
 of the young generations between rounds). Every contender has already been called once (the
 correctness check) when timing starts, so each timed call is warm.
 
-The first round also measures how long a call takes: calls much shorter than ``sample_s`` are
-repeated within one sample so that a sample is long against the clock. Each contender gets an
+The first round also measures how long a call takes (the fastest of a few, since the first
+call after a collection runs cold): calls much shorter than ``sample_s`` are repeated within
+one sample so that a sample is long against the clock. Each contender gets an
 equal share of the budget, as many rounds as fit in it between ``min_rounds`` and
 ``max_rounds``: a slow peer stops after ``min_rounds`` while the fast ones go on taking turns
 among themselves. The summary is the median, with the min and max beside it; a ratio between
@@ -66,6 +67,12 @@ class Timing:
         return max(self.samples)
 
 
+#: Calls after the first whose fastest sets how many calls make a sample, made when the first
+#: took less than ``CALIBRATE_BELOW`` samples (slower calls are not worth repeating).
+CALIBRATION_CALLS = 3
+CALIBRATE_BELOW = 20
+
+
 def _time(fn: Callable[[], Any], inner: int) -> float:
     start = time.perf_counter_ns()
     for _ in range(inner):
@@ -95,11 +102,23 @@ def interleaved(calls: Dict[str, Callable[[], Any]], plan: Plan) -> Dict[str, Ti
         if first is None:
             continue
         timing = timings[label]
-        timing.inner = max(1, math.floor(plan.sample_s / max(first, 1e-9)))
+        # Calls are repeated by how long a warm one takes: the first after the collection
+        # can be many times slower, and repeating by it made samples far shorter than
+        # `sample_s`, each starting cold after the other contenders.
+        warm: List[float] = []
+        for _ in range(CALIBRATION_CALLS if first < CALIBRATE_BELOW * plan.sample_s else 0):
+            seconds = sample(label, 1)
+            if seconds is None:
+                break
+            warm.append(seconds)
+        if label not in live:
+            continue
+        pace = min([first, *warm])
+        timing.inner = max(1, math.floor(plan.sample_s / max(pace, 1e-9)))
         if timing.inner == 1:
             timing.samples.append(first)
             timing.rounds.append(0)
-        rounds[label] = max(plan.min_rounds, min(plan.max_rounds, int(share / (first * timing.inner))))
+        rounds[label] = max(plan.min_rounds, min(plan.max_rounds, int(share / (pace * timing.inner))))
     for r in range(1, max(rounds.values(), default=0) + 1):
         gc.collect(1)  # the young garbage of the last round; a full collection costs ~20 ms here
         labels = [label for label in live if len(timings[label].samples) < rounds[label]]
