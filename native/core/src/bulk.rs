@@ -192,7 +192,7 @@ pub fn scan_files(files: &[PathBuf], columns: &[Column], force: bool) -> Vec<(St
         .par_iter()
         .map(|&task| {
             let directory = if task.len() >= MIN_FILES_PER_DIRECTORY { Directory::open(&task[0]) } else { None };
-            let mut chunk = empty_buffers(columns);
+            let mut chunk = empty_buffers(columns, task.len());
             for path in task {
                 scan_file(path, directory.as_ref(), columns, force, &mut chunk);
             }
@@ -201,7 +201,7 @@ pub fn scan_files(files: &[PathBuf], columns: &[Column], force: bool) -> Vec<(St
         .collect();
     // Each column starts empty, so that a table of no rows still has its types.
     let mut by_column: Vec<(Buffers, Vec<Buffers>)> =
-        empty_buffers(columns).into_iter().map(|empty| (empty, Vec::with_capacity(chunks.len()))).collect();
+        empty_buffers(columns, 0).into_iter().map(|empty| (empty, Vec::with_capacity(chunks.len()))).collect();
     for chunk in chunks {
         for ((_, parts), buffers) in by_column.iter_mut().zip(chunk) {
             parts.push(buffers);
@@ -211,6 +211,8 @@ pub fn scan_files(files: &[PathBuf], columns: &[Column], force: bool) -> Vec<(St
     let joined: Vec<Buffers> = by_column
         .into_par_iter()
         .map(|(mut joined, parts)| {
+            // Sized once, not doubled (and copied) part by part.
+            joined.reserve_for(&parts);
             for part in parts {
                 joined.append(part);
             }
@@ -233,21 +235,39 @@ fn column_names(columns: &[Column]) -> Vec<String> {
 }
 
 /// Empty buffers for the table's columns, in the order of [`column_names`].
-fn empty_buffers(columns: &[Column]) -> Vec<Buffers> {
-    let mut buffers = vec![Buffers::text(), Buffers::int(), Buffers::text(), Buffers::text(), Buffers::text()];
+/// Room is made for `rows` rows, and for text and lists of a typical size.
+fn empty_buffers(columns: &[Column], rows: usize) -> Vec<Buffers> {
+    let text = || Buffers::text(rows);
+    let mut buffers = vec![text(), Buffers::int(rows), text(), text(), text()];
     for column in columns {
         buffers.push(match column.kind {
-            Kind::Text => Buffers::text(),
-            Kind::Int => Buffers::int(),
-            Kind::Float => Buffers::Float { values: Vec::new(), valid: Vec::new() },
-            Kind::FloatList => Buffers::FloatList { offsets: vec![0], values: Vec::new(), valid: Vec::new() },
-            Kind::Date => Buffers::Date { days: Vec::new(), valid: Vec::new() },
+            Kind::Text => text(),
+            Kind::Int => Buffers::int(rows),
+            Kind::Float => Buffers::Float { values: Vec::with_capacity(rows), valid: Vec::with_capacity(rows) },
+            Kind::FloatList => Buffers::FloatList {
+                offsets: with_first(0, rows + 1),
+                values: Vec::with_capacity(rows * TYPICAL_LIST),
+                valid: Vec::with_capacity(rows),
+            },
+            Kind::Date => Buffers::Date { days: Vec::with_capacity(rows), valid: Vec::with_capacity(rows) },
         });
         if column.kind == Kind::Date {
-            buffers.push(Buffers::text());
+            buffers.push(text());
         }
     }
     buffers
+}
+
+/// Bytes a text cell, and values a list cell, are given room for before they are read (a UID
+/// is up to 64 bytes; Image Orientation has 6 values).
+const TYPICAL_TEXT: usize = 64;
+const TYPICAL_LIST: usize = 6;
+
+/// A vector holding `first`, with room for `capacity` items.
+fn with_first<T>(first: T, capacity: usize) -> Vec<T> {
+    let mut vec = Vec::with_capacity(capacity);
+    vec.push(first);
+    vec
 }
 
 /// A handle on the directory of a group of files, to open them by name.
@@ -407,12 +427,50 @@ pub enum Buffers {
 }
 
 impl Buffers {
-    fn text() -> Buffers {
-        Buffers::Text { offsets: vec![0], data: Vec::new(), valid: Vec::new() }
+    fn text(rows: usize) -> Buffers {
+        Buffers::Text { offsets: with_first(0, rows + 1), data: Vec::with_capacity(rows * TYPICAL_TEXT), valid: Vec::with_capacity(rows) }
     }
 
-    fn int() -> Buffers {
-        Buffers::Int { values: Vec::new(), valid: Vec::new() }
+    fn int(rows: usize) -> Buffers {
+        Buffers::Int { values: Vec::with_capacity(rows), valid: Vec::with_capacity(rows) }
+    }
+
+    /// Rows, and items of variable-length data (text bytes, list values).
+    fn len(&self) -> (usize, usize) {
+        match self {
+            Buffers::Text { valid, data, .. } => (valid.len(), data.len()),
+            Buffers::FloatList { valid, values, .. } => (valid.len(), values.len()),
+            Buffers::Int { valid, .. } | Buffers::Float { valid, .. } | Buffers::Date { valid, .. } => (valid.len(), 0),
+        }
+    }
+
+    /// Make room for appending `parts`.
+    fn reserve_for(&mut self, parts: &[Buffers]) {
+        let (rows, items) = parts.iter().map(Buffers::len).fold((0, 0), |(r, i), (rows, items)| (r + rows, i + items));
+        match self {
+            Buffers::Text { offsets, data, valid } => {
+                offsets.reserve(rows);
+                data.reserve(items);
+                valid.reserve(rows);
+            }
+            Buffers::FloatList { offsets, values, valid } => {
+                offsets.reserve(rows);
+                values.reserve(items);
+                valid.reserve(rows);
+            }
+            Buffers::Int { values, valid } => {
+                values.reserve(rows);
+                valid.reserve(rows);
+            }
+            Buffers::Float { values, valid } => {
+                values.reserve(rows);
+                valid.reserve(rows);
+            }
+            Buffers::Date { days, valid } => {
+                days.reserve(rows);
+                valid.reserve(rows);
+            }
+        }
     }
 
     /// Append a text cell (null for `None`) to a text column.
