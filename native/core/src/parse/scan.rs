@@ -448,21 +448,11 @@ impl<'a> Scanner<'a> {
             ascending &= i64::from(tag.0) > previous_tag;
             previous_tag = i64::from(tag.0);
             if let Some(vr) = Self::plain_vr(pos, &header, end) {
-                // Built in place: moved through a `Result`, the element went through the stack
-                // and was read back wider than written, a stalled load per element.
-                let value_offset = pos + header.size;
-                self.pending.push(Element {
-                    tag,
-                    vr,
-                    encoding,
-                    header_offset: pos,
-                    value_offset,
-                    length: header.length,
-                    value_len: header.length as usize,
-                    children: Children::None,
-                    us_or_ss: false,
-                });
-                pos = value_offset + header.length as usize;
+                // Pushed as it is built: moved through a `Result`, the element went through the
+                // stack and was read back wider than written, a stalled load per element.
+                let element = Self::plain_element(pos, &header, vr, encoding);
+                pos = element.value_offset + element.value_len;
+                self.pending.push(element);
                 continue;
             }
             let element = self.read_any_element(pos, &header, end, encoding, level, depth)?;
@@ -523,24 +513,30 @@ impl<'a> Scanner<'a> {
         (value_len % 2 == 0 && value_len <= end.saturating_sub(pos + header.size)).then_some(vr)
     }
 
+    /// The element whose header is at `pos`, one that [`Scanner::plain_vr`] found to be `vr`.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn plain_element(pos: usize, header: &Header, vr: Vr, encoding: Encoding) -> Element {
+        Element {
+            tag: header.tag,
+            vr,
+            encoding,
+            header_offset: pos,
+            value_offset: pos + header.size,
+            length: header.length,
+            value_len: header.length as usize,
+            children: Children::None,
+            us_or_ss: false,
+        }
+    }
+
     /// Read one element whose header is at `pos`. The returned element's value ends at
     /// `value_offset + value_len`, followed by a delimiter when the length was undefined.
     fn read_element(&mut self, pos: usize, header: &Header, end: usize, encoding: Encoding, level: Level, depth: u32) -> Result<Element> {
-        if let Some(vr) = Self::plain_vr(pos, header, end) {
-            let value_offset = pos + header.size;
-            return Ok(Element {
-                tag: header.tag,
-                vr,
-                encoding,
-                header_offset: pos,
-                value_offset,
-                length: header.length,
-                value_len: header.length as usize,
-                children: Children::None,
-                us_or_ss: false,
-            });
+        match Self::plain_vr(pos, header, end) {
+            Some(vr) => Ok(Self::plain_element(pos, header, vr, encoding)),
+            None => self.read_any_element(pos, header, end, encoding, level, depth),
         }
-        self.read_any_element(pos, header, end, encoding, level, depth)
     }
 
     /// `read_element` for everything else: implicit VR, UN, sequences, undefined and odd
