@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::iter::Either;
 use rayon::prelude::*;
 
 use crate::charset::CharacterSet;
@@ -128,7 +129,9 @@ fn sorted_entries(dir: &Path) -> Option<Vec<(PathBuf, std::fs::FileType)>> {
     let entries = std::fs::read_dir(dir).and_then(Iterator::collect::<std::io::Result<Vec<_>>>).ok()?;
     let mut entries: Vec<(PathBuf, std::fs::FileType)> =
         entries.into_iter().filter_map(|entry| Some((entry.path(), entry.file_type().ok()?))).collect();
-    entries.sort_unstable_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
+    // Every path is `dir` joined with a name, so comparing whole paths as bytes orders them
+    // by name, without parsing each into components for every comparison.
+    entries.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
     Some(entries)
 }
 
@@ -139,10 +142,11 @@ fn walk(dir: &Path, recursive: bool, level: usize) -> Vec<PathBuf> {
     }
     entries
         .into_par_iter()
+        // A file is itself, without a vector of its own.
         .flat_map_iter(|(path, kind)| match entry_kind(&path, kind) {
-            Entry::File => vec![path],
-            Entry::Directory if recursive => walk(&path, recursive, level + 1),
-            _ => Vec::new(),
+            Entry::File => Either::Left(std::iter::once(path)),
+            Entry::Directory if recursive => Either::Right(walk(&path, recursive, level + 1).into_iter()),
+            _ => Either::Right(Vec::new().into_iter()),
         })
         .collect()
 }
