@@ -64,11 +64,11 @@ def test_header_scan_of_a_1gib_file_does_not_touch_its_pixels(tmp_path, stop_bef
     assert grown < 16 * 1024 * 1024, f"RSS grew by {grown} bytes"
 
 
-def _sparse_rle_multiframe(path, frames: int, side: int) -> int:
+def _sparse_rle_multiframe(path, frames: int, side: int, offset_table: bool = True) -> int:
     """A Part 10 RLE file of ``frames`` 8-bit ``side`` x ``side`` frames with a Basic Offset
-    Table. Each frame is one fragment: a 64-byte RLE header, then a segment that is a hole in
-    the sparse file, whose zero bytes are literal runs of one zero each. Returns the offset of
-    the first fragment's item tag."""
+    Table (an empty one without ``offset_table``). Each frame is one fragment: a 64-byte RLE
+    header, then a segment that is a hole in the sparse file, whose zero bytes are literal runs
+    of one zero each. Returns the offset of the first fragment's item tag."""
     header = _file_start(b"1.2.840.10008.1.2.5\0")
     header += _element(0x00280002, b"US", struct.pack("<H", 1))
     header += _element(0x00280004, b"CS", b"MONOCHROME2 ")
@@ -78,7 +78,7 @@ def _sparse_rle_multiframe(path, frames: int, side: int) -> int:
     header += _element(0x00280100, b"US", struct.pack("<H", 8))
     header += _element(0x00280103, b"US", struct.pack("<H", 0))
     fragment = 64 + 2 * side * side
-    table = struct.pack(f"<{frames}I", *(i * (8 + fragment) for i in range(frames)))
+    table = struct.pack(f"<{frames}I", *(i * (8 + fragment) for i in range(frames))) if offset_table else b""
     header += struct.pack("<HH", 0x7FE0, 0x0010) + b"OB\0\0" + struct.pack("<I", 0xFFFFFFFF)
     header += struct.pack("<HHI", 0xFFFE, 0xE000, len(table)) + table
     rle_header = struct.pack("<16I", 1, 64, *[0] * 14)
@@ -111,6 +111,23 @@ def test_a_frame_by_index_touches_only_its_own_pages(tmp_path):
             ds.frame(7)
         assert raised.value.offset == first_item + 7 * (8 + 64 + 2 * side * side)
     # Frame 1000 is 0.5 MiB; reading every item header would map a page each, 8 MiB at least.
+    assert grown < 4 * 1024 * 1024, f"mapped file pages grew by {grown} bytes"
+
+
+def test_without_an_offset_table_the_item_walk_maps_no_pages(tmp_path):
+    """With an empty Basic Offset Table (and no Extended one) every item of the pixel data must
+    be walked to find frame i. The item headers, a frame apart, are read with positioned reads
+    rather than through the map, so the walk leaves no file pages mapped: frame 1000 of a 1 GiB
+    file costs its own pages."""
+    path = tmp_path / "rle-no-table.dcm"
+    frames, side = 2048, 512
+    _sparse_rle_multiframe(path, frames, side, offset_table=False)
+    before = _rss_bytes("RssFile")
+    with dicodec.dcmread(path) as ds:
+        frame = ds.frame(1000)
+        assert frame.shape == (side, side) and not frame.any()
+        grown = _rss_bytes("RssFile") - before
+    # Through the map, the walk would map a page per item header: 8 MiB at least.
     assert grown < 4 * 1024 * 1024, f"mapped file pages grew by {grown} bytes"
 
 

@@ -70,6 +70,16 @@ pub(crate) fn tag_at(data: &[u8], offset: usize, big_endian: bool) -> Option<Tag
     Some(Tag::new(u16_at(data, offset, big_endian)?, u16_at(data, offset + 2, big_endian)?))
 }
 
+/// The tag and the length of an item header (8 bytes, PS3.5 7.5).
+pub(crate) fn item_header(bytes: [u8; 8], big_endian: bool) -> (Tag, u32) {
+    let [g0, g1, e0, e1, l0, l1, l2, l3] = bytes;
+    if big_endian {
+        (Tag::new(u16::from_be_bytes([g0, g1]), u16::from_be_bytes([e0, e1])), u32::from_be_bytes([l0, l1, l2, l3]))
+    } else {
+        (Tag::new(u16::from_le_bytes([g0, g1]), u16::from_le_bytes([e0, e1])), u32::from_le_bytes([l0, l1, l2, l3]))
+    }
+}
+
 /// What an element contains besides its own bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Children {

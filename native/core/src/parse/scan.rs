@@ -196,7 +196,10 @@ struct Header {
 }
 
 struct Scanner<'a> {
+    /// The bytes of `source`, taken out of it once.
     data: &'a [u8],
+    /// Where they come from: a mapped file also serves small positioned reads.
+    source: &'a Buffer,
     options: &'a ParseOptions,
     index: Index,
     warnings: Vec<Warning>,
@@ -211,11 +214,12 @@ struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
-    fn new(data: &'a [u8], options: &'a ParseOptions) -> Self {
+    fn new(source: &'a Buffer, options: &'a ParseOptions) -> Self {
         // Headers hold an element per 30 to 40 bytes; sizing the index once saves its regrowth.
-        let expected_elements = (data.len() / 32).clamp(16, 1024);
+        let expected_elements = (source.len() / 32).clamp(16, 1024);
         Scanner {
-            data,
+            data: source,
+            source,
             options,
             index: Index { elements: Vec::with_capacity(expected_elements), ..Index::default() },
             warnings: Vec::new(),
@@ -738,16 +742,19 @@ impl<'a> Scanner<'a> {
                 self.warn("encapsulated pixel data has no Sequence Delimitation Item", Some(Tag::PIXEL_DATA), pos);
                 break;
             }
-            let Some(tag) = self.tag_at(pos, encoding.big_endian).filter(|_| pos + 8 <= end) else {
+            // Read on its own, not through the map: the items of a long pixel data lie a frame
+            // apart, each header on a page nothing else here needs (see `Buffer::read_at`).
+            let Some(header) = self.source.read_at::<8>(pos).filter(|_| pos + 8 <= end) else {
                 return Err(Error::truncated("pixel data item header", Some(Tag::PIXEL_DATA), pos, 8, end.saturating_sub(pos)));
             };
+            let (tag, length) = super::item_header(header, encoding.big_endian);
             if tag == Tag::SEQUENCE_DELIMITER {
                 break;
             }
             if tag != Tag::ITEM {
                 return Err(Error::invalid(format!("expected an Item tag in encapsulated pixel data, found {tag}"), Some(Tag::PIXEL_DATA), pos));
             }
-            let length = self.u32_at(pos + 4, encoding.big_endian).unwrap_or(0) as usize;
+            let length = length as usize;
             let value = pos + 8;
             let Some(item_end) = value.checked_add(length).filter(|&e| e <= end) else {
                 if end == self.data.len() {

@@ -579,3 +579,29 @@ fn header_reads_of_any_size_find_what_a_whole_scan_finds() {
     assert!(!header.stopped_early);
     assert_eq!(header.bytes(), &bytes[..]);
 }
+
+#[test]
+fn a_mapped_file_indexes_its_items_as_bytes_in_memory_do() {
+    // Item headers of a mapped file are read with positioned reads, not through the map.
+    let many: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 2 + 2 * usize::from(i)]).collect();
+    let frames: Vec<Vec<&[u8]>> = many.iter().map(|fragment| vec![fragment.as_slice()]).collect();
+    let frames: Vec<&[&[u8]]> = frames.iter().map(Vec::as_slice).collect();
+    let whole = encapsulated_frames(&frames, &[], &[]);
+    // Cut inside the last items: the item header cut short, and a fragment cut short.
+    let pixels_end = whole.len() - 8 - 12;
+    for bytes in [whole.clone(), whole[..pixels_end - 40].to_vec(), whole[..pixels_end - 5].to_vec()] {
+        let temp = TempFile::new(&format!("items-{}", bytes.len()), &bytes);
+        let mapped = DicomFile::open(&temp.0, &ParseOptions::default());
+        let in_memory = parse(bytes);
+        match (mapped, in_memory) {
+            (Ok(mapped), Ok(in_memory)) => {
+                assert!(mapped.buffer().is_mapped());
+                assert_eq!(mapped.index.elements, in_memory.index.elements);
+                assert_eq!(mapped.index.fragments, in_memory.index.fragments);
+                assert_eq!(mapped.warnings, in_memory.warnings);
+            }
+            (Err(mapped), Err(in_memory)) => assert_eq!(mapped.to_string(), in_memory.to_string()),
+            (mapped, in_memory) => panic!("mapped {:?}, in memory {:?}", mapped.err(), in_memory.err()),
+        }
+    }
+}
