@@ -4,7 +4,7 @@
 use super::{Encoding, PixelInfo};
 use crate::codec::jpeg_lossless;
 use crate::error::{Error, Result};
-use crate::parse::{tag_at, u32_at, Children, DicomFile, Element, Fragment};
+use crate::parse::{item_header, Children, DicomFile, Element, Fragment};
 use crate::tag::Tag;
 use crate::value::binary_values;
 
@@ -131,7 +131,7 @@ fn walk_items(data: &[u8], start: usize, stop: usize, end: usize, big_endian: bo
     let mut fragments = Vec::new();
     let mut pos = start;
     while pos < stop {
-        let header = (pos + 8 <= end).then(|| Some((tag_at(data, pos, big_endian)?, u32_at(data, pos + 4, big_endian)?))).flatten();
+        let header = data.get(pos..).filter(|_| pos + 8 <= end).and_then(<[u8]>::first_chunk::<8>).map(|&bytes| item_header(bytes, big_endian));
         let Some((tag, length)) = header else {
             return Err(Error::truncated("pixel data item header", Some(Tag::PIXEL_DATA), pos, 8, end.saturating_sub(pos)));
         };
