@@ -319,13 +319,17 @@ impl Directory {
 fn scan_file(path: &Path, directory: Option<&Directory>, columns: &[Column], force: bool, table: &mut [Buffers]) {
     let options = ParseOptions { stop_before_pixels: true, force, ..ParseOptions::default() };
     let opened = directory.map_or_else(|| std::fs::File::open(path), |directory| directory.open_file(path));
-    let header = opened.and_then(|file| Ok((file.metadata()?.len(), file))).map_err(|e| Error::cannot_read(path, e));
+    let (size, header) = match opened.and_then(|file| Ok((file.metadata()?.len(), file))) {
+        Ok((size, file)) => (Some(size), DicomFile::read_header_of(file, path, &options)),
+        // Not open, or not statted: the size by path, if that works.
+        Err(e) => (std::fs::metadata(path).ok().map(|m| m.len()), Err(Error::cannot_read(path, e))),
+    };
     let (general, cells) = table.split_at_mut(5);
     let [path_column, size_column, error_column, kind_column, syntax_column] = general else { unreachable!("five general columns") };
     path_column.push_text(Some(&path.to_string_lossy()));
-    match header.and_then(|(size, file)| Ok((DicomFile::read_header_of(file, path, &options)?, size))) {
-        Ok((file, size)) => {
-            size_column.push_int(i64::try_from(size).ok());
+    size_column.push_int(size.and_then(|size| i64::try_from(size).ok()));
+    match header {
+        Ok(file) => {
             error_column.push_text(None);
             kind_column.push_text(None);
             syntax_column.push_text(Some(&file.transfer_syntax));
@@ -337,7 +341,6 @@ fn scan_file(path: &Path, directory: Option<&Directory>, columns: &[Column], for
             }
         }
         Err(error) => {
-            size_column.push_int(std::fs::metadata(path).ok().and_then(|m| i64::try_from(m.len()).ok()));
             error_column.push_text(Some(&error.to_string()));
             kind_column.push_text(Some(kind_name(error.kind)));
             syntax_column.push_text(None);
