@@ -35,7 +35,8 @@ pub(super) struct BitReader<'a> {
     /// The buffered bits, the next one in bit 63. Bits below the `bits` valid ones are either
     /// zero or copies of the next byte's leading bits (so OR-ing that byte in again is harmless).
     buf: u64,
-    /// Number of valid bits in `buf`, padding included; at most 64.
+    /// Number of valid bits in `buf`, padding included; below 64 until the segment has ended
+    /// (then 64).
     bits: u32,
     /// Zero bits appended after the segment ended; always at the tail of the valid bits.
     padding: u64,
@@ -106,17 +107,21 @@ impl<'a> BitReader<'a> {
         value
     }
 
-    /// Load bytes until at least 56 bits are buffered.
+    /// Load bytes until at least 56 bits are buffered, however many are now: no test of the
+    /// count. A loop that consumes at most 56 bits between two calls saves the `ensure` test,
+    /// whose outcome follows the data and so is a branch the processor often mispredicts.
     #[inline(always)]
-    fn refill(&mut self) {
+    pub(super) fn refill(&mut self) {
         // Fast path: the next 8 bytes hold no 0xFF, so they are plain data (no stuffing, no
-        // marker) and whole bytes can be appended at once. `bits < 32` here, so the shift is
-        // in range and at least four bytes are taken; the tail of the last partial byte also
-        // lands in `buf`, below the valid bits, where the next load writes the same bits again.
-        // Once the segment has ended `pos` is at a marker's FF, so this path is not taken.
+        // marker) and whole bytes can be appended at once. `bits < 64` here (the slow path
+        // stops below 64 unless the segment has ended), so the shift is in range; the tail of
+        // the last partial byte also lands in `buf`, below the valid bits, where the next load
+        // writes the same bits again. Once the segment has ended `pos` is at a marker's FF (or
+        // the end of the data), so this path is not taken.
         if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
             let word = u64::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
             if !has_ff_byte(word) {
+                debug_assert!(self.bits < 64);
                 self.buf |= word >> self.bits;
                 // Whole bytes taken: bits + 8 * ((63 - bits) / 8), which is bits | 56 for bits < 64.
                 self.pos += ((63 - self.bits) >> 3) as usize;
@@ -131,7 +136,7 @@ impl<'a> BitReader<'a> {
     /// returns the reader by value so that callers' copies never have their address taken.
     #[inline(never)]
     fn refill_slow(mut self) -> Self {
-        while self.bits <= 56 && !self.ended {
+        while self.bits < 56 && !self.ended {
             let byte = match self.data.get(self.pos) {
                 Some(&0xFF) => {
                     if self.data.get(self.pos + 1) == Some(&0x00) {

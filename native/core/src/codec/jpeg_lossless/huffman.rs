@@ -18,7 +18,7 @@ use super::bitreader::BitReader;
 use crate::error::{Error, Result};
 use crate::tag::Tag;
 
-/// Bits looked up at once: 12 bits (16 KiB per table, 32 KiB with the pair table) covers code
+/// Bits looked up at once: 12 bits (16 KiB per table, 32 KiB with the run table) covers code
 /// and extra bits of the common categories of CT and MR data.
 pub(super) const LOOKUP_BITS: u32 = 12;
 const LOOKUP_SIZE: usize = 1 << LOOKUP_BITS;
@@ -33,19 +33,39 @@ const LENGTH: u32 = 0x1F;
 /// Entry flag: the entry holds the whole difference (code and extra bits).
 const COMPLETE: u32 = 1 << 8;
 
-// Pair entry layout (u32), for scans of one component, where consecutive differences come
-// from the same table:
-//   bits 0..5    bits to consume for both differences (or the first alone); bit 5 clear
-//   bit 6        PAIR: the entry holds two differences
-//   bit 7        COMPLETE: at least the first difference is known
-//   bits 8..20   the second difference, 12-bit two's complement (0 without PAIR)
-//   bits 20..32  the first difference, 12-bit two's complement
-// Twelve bits hold every difference a complete entry can have (at most 11 extra bits), except
-// category 16's 32768, whose entries are left incomplete.
-/// Pair entry flag: two differences.
-const PAIR: u32 = 1 << 6;
-/// Pair entry flag: the entry is decoded (otherwise use [`Lookup::decode_buffered`]).
-const PAIR_COMPLETE: u32 = 1 << 7;
+// Run entry layout (u32), for scans whose components share one table (one component, say),
+// where consecutive differences come from the same table:
+//   bits 0..5    bits to consume for the whole run; bit 5 clear
+//   bits 6..8    how many differences the entry holds, 1..=3 (0: use `decode_buffered`)
+//   bits 8..32   the differences as fields of `field_bits` each (see `RunFields`), the first
+//                in the top bits, each in two's complement
+/// Shift of the difference count in a run entry.
+const RUN_COUNT_SHIFT: u32 = 6;
+
+/// How a table's run entries store differences. Samples of up to 8 bits need only a
+/// difference's low 8 bits (sample values are kept modulo 2^8), so three fit an entry; wider
+/// samples need the whole difference, and two 12-bit fields hold every difference a complete
+/// entry can have (at most 11 extra bits) except category 16's 32768.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RunFields {
+    /// No run entries: every lookup goes through `decode_buffered`.
+    None,
+    /// Up to three differences modulo 2^8.
+    Three8,
+    /// Up to two differences of -2048..2048.
+    Two12,
+}
+
+impl RunFields {
+    /// Bits of one field and how many fields an entry has.
+    const fn layout(self) -> (u32, u32) {
+        match self {
+            RunFields::None => (0, 0),
+            RunFields::Three8 => (8, 3),
+            RunFields::Two12 => (12, 2),
+        }
+    }
+}
 
 /// The largest category a lossless table may hold (Table H.2).
 pub(super) const MAX_CATEGORY: u8 = 16;
@@ -64,8 +84,10 @@ pub(super) struct Lookup {
     /// Indexed by the next `LOOKUP_BITS` bits; see the entry layout above. Kept inline rather
     /// than behind its own pointer so that a lookup is one load from the table's address.
     fast: [u32; LOOKUP_SIZE],
-    /// Indexed like `fast`: up to two differences at once; see the pair entry layout above.
-    pairs: [u32; LOOKUP_SIZE],
+    /// Indexed like `fast`: up to three differences at once; see the run entry layout above.
+    runs: [u32; LOOKUP_SIZE],
+    /// How `runs` stores differences.
+    run_fields: RunFields,
     /// For each code length 1..=16 (index 0 unused): its first code (F.2.2.3 MINCODE), how
     /// many codes it has, and where its symbols start in `values` (VALPTR).
     first_code: [u32; 17],
@@ -89,13 +111,15 @@ impl Lookup {
     /// Build the decoding tables (Annex C, Figures C.1 and C.2; F.2.2.3).
     ///
     /// `offset` is where the table was defined, for errors. Counts with more codes of some
-    /// length than the code space allows are rejected. The pair entries are filled only
-    /// `with_pairs` (for scans of one component, the only ones that use them); without, every
-    /// pair entry sends the decoder to [`Lookup::decode_buffered`].
-    pub(super) fn build(spec: &TableSpec, offset: usize, with_pairs: bool) -> Result<Box<Lookup>> {
+    /// length than the code space allows are rejected. The run entries are filled in the
+    /// layout of `run_fields` (for scans whose components all share this table, the only ones
+    /// that use them); with [`RunFields::None`] every run entry sends the decoder to
+    /// [`Lookup::decode_buffered`].
+    pub(super) fn build(spec: &TableSpec, offset: usize, run_fields: RunFields) -> Result<Box<Lookup>> {
         let mut table = Box::new(Lookup {
             fast: [0; LOOKUP_SIZE],
-            pairs: [0; LOOKUP_SIZE],
+            runs: [0; LOOKUP_SIZE],
+            run_fields,
             first_code: [0; 17],
             count: [0; 17],
             first_value: [0; 17],
@@ -127,57 +151,58 @@ impl Lookup {
             }
             code <<= 1;
         }
-        if with_pairs {
-            table.fill_pairs();
-        }
+        table.fill_runs();
         Ok(table)
     }
 
-    /// Derive the pair entries from the single ones: a complete first difference, followed
-    /// (in the bits it leaves) by a complete second one.
+    /// Derive the run entries from the single ones: complete differences, each in the bits
+    /// the ones before it leave, as many as fit the entry.
     // The casts between i16/i32 and u16/u32 reinterpret two's complement fields on purpose.
     #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
-    fn fill_pairs(&mut self) {
-        // A complete difference as a 12-bit field, if it fits one.
-        let field = |entry: u32| {
-            let difference = (entry >> 16) as u16 as i16;
-            (entry & COMPLETE != 0 && (-2048..2048).contains(&difference)).then_some(difference as u32 & 0xFFF)
-        };
-        for (bits, pair) in (0u32..).zip(self.pairs.iter_mut()) {
-            let first = self.fast[bits as usize];
-            let Some(d1) = field(first) else {
-                *pair = 0;
-                continue;
-            };
-            let length = first & LENGTH;
-            *pair = PAIR_COMPLETE | length | (d1 << 20);
-            let rest = LOOKUP_BITS - length;
-            if rest == 0 {
-                continue;
+    fn fill_runs(&mut self) {
+        let (field_bits, fields) = self.run_fields.layout();
+        let field_mask = (1u32 << field_bits) - 1;
+        let limit = 1i32 << (field_bits.max(1) - 1);
+        for (bits, run) in (0u32..).zip(self.runs.iter_mut()) {
+            let (mut used, mut count, mut entry) = (0, 0, 0);
+            while count < fields && used < LOOKUP_BITS {
+                // Only the bits after `used` are known: the entry there must need no more.
+                let single = self.fast[((bits << used) & (LOOKUP_SIZE as u32 - 1)) as usize];
+                let difference = i32::from((single >> 16) as u16 as i16);
+                let fits = field_bits == 8 || (-limit..limit).contains(&difference);
+                if single & COMPLETE == 0 || single & LENGTH > LOOKUP_BITS - used || !fits {
+                    break;
+                }
+                used += single & LENGTH;
+                count += 1;
+                entry |= (difference as u32 & field_mask) << (32 - count * field_bits);
             }
-            // Only `rest` bits of the second lookup are known: its entry must need no more.
-            let second = self.fast[((bits << length) & (LOOKUP_SIZE as u32 - 1)) as usize];
-            if let Some(d2) = field(second).filter(|_| second & LENGTH <= rest) {
-                *pair |= PAIR | (d2 << 8);
-                *pair += second & LENGTH;
-            }
+            *run = entry | (count << RUN_COUNT_SHIFT) | used;
         }
     }
 
-    /// Decode one or two differences with at least [`LOOKUP_BITS`] bits buffered: the
-    /// differences (modulo 2^16; the second 0 when there is one) and whether there are two.
-    /// `None` when the next difference needs [`Lookup::decode_buffered`].
+    /// The layout of this table's run entries.
+    pub(super) fn run_fields(&self) -> RunFields {
+        self.run_fields
+    }
+
+    /// Decode up to three differences with at least [`LOOKUP_BITS`] bits buffered, from a
+    /// table whose run fields are `field_bits` wide (a constant where this is inlined): the
+    /// differences (modulo 2^16, or 2^8 with 8-bit fields; those past the count are garbage)
+    /// and how many there are. `None` when the next difference needs [`Lookup::decode_buffered`].
     #[inline(always)]
     #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
-    pub(super) fn decode_pair(&self, reader: &mut BitReader<'_>) -> Option<(u32, u32, bool)> {
-        let entry = self.pairs[reader.peek(LOOKUP_BITS) as usize];
-        if entry & PAIR_COMPLETE == 0 {
+    pub(super) fn decode_run(&self, reader: &mut BitReader<'_>, field_bits: u32) -> Option<([u32; 3], usize)> {
+        debug_assert_eq!(self.run_fields.layout().0, field_bits);
+        let entry = self.runs[reader.peek(LOOKUP_BITS) as usize];
+        let count = (entry >> RUN_COUNT_SHIFT) & 3;
+        if count == 0 {
             return None;
         }
+        // The shift ignores bits 6 and up of the entry (see the layout).
         reader.consume_masked(entry, entry & LENGTH);
-        let first = ((entry as i32) >> 20) as u32;
-        let second = (((entry << 12) as i32) >> 20) as u32;
-        Some((first, second, entry & PAIR != 0))
+        let field = |j: u32| (((entry << (j * field_bits)) as i32) >> (32 - field_bits)) as u32;
+        Some(([field(0), field(1), field(2)], count as usize))
     }
 
     /// Decode one difference, modulo 2^16.
@@ -289,18 +314,20 @@ mod tests {
         let mut counts = [0u8; 16];
         counts[0] = 3; // three codes of length 1
         let spec = TableSpec { counts, values: vec![0, 1, 2] };
-        assert!(Lookup::build(&spec, 0, true).is_err());
+        assert!(Lookup::build(&spec, 0, RunFields::Two12).is_err());
     }
 
-    #[test]
-    fn pairs_decode_as_two_single_differences() {
+    /// Decode the same bits run by run and difference by difference: both must give the
+    /// same differences (modulo the field's range) and stop at the same bit.
+    fn runs_decode_as_single_differences(run_fields: RunFields) {
+        let (field_bits, fields) = run_fields.layout();
         // A complete code, lengths 2, 2, 2, 3, 4, ..., 10, 10 for categories 0..=11, so that
-        // some pairs fit the lookup bits, some do not, and some differences take the long path.
+        // some runs fit the lookup bits, some do not, and some differences take the long path.
         let mut counts = [0u8; 16];
         for length in [2, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10] {
             counts[length - 1] += 1;
         }
-        let table = Lookup::build(&TableSpec { counts, values: (0..12).collect() }, 0, true).expect("valid table");
+        let table = Lookup::build(&TableSpec { counts, values: (0..12).collect() }, 0, run_fields).expect("valid table");
         // Pseudo-random bytes without FF, so that there is no marker.
         let mut state = 0x2545_F491_4F6C_DD1Du64;
         let data: Vec<u8> = (0..4096)
@@ -311,28 +338,52 @@ mod tests {
                 (state >> 56) as u8 % 0xFF
             })
             .collect();
-        let (mut paired, mut single) = (BitReader::new(&data, 0), BitReader::new(&data, 0));
-        let (mut pairs, mut differences) = (0, 0);
+        let mask = if field_bits == 8 { 0xFF } else { 0xFFFF };
+        let (mut by_runs, mut single) = (BitReader::new(&data, 0), BitReader::new(&data, 0));
+        let mut runs = [0usize; 4];
+        let mut differences = 0;
         while differences < 8000 {
-            paired.ensure(LOOKUP_BITS);
-            let decoded = match table.decode_pair(&mut paired) {
-                Some((first, second, true)) => {
-                    pairs += 1;
-                    vec![first & 0xFFFF, second & 0xFFFF]
+            by_runs.ensure(LOOKUP_BITS);
+            let decoded = match table.decode_run(&mut by_runs, field_bits) {
+                Some((run, count)) => {
+                    runs[count] += 1;
+                    run[..count].to_vec()
                 }
-                Some((first, _, false)) => vec![first & 0xFFFF],
-                None => vec![table.decode_buffered(&mut paired).expect("a code")],
+                None => vec![table.decode_buffered(&mut by_runs).expect("a code")],
             };
             for difference in decoded {
-                assert_eq!(difference, table.decode(&mut single).expect("a code"), "difference {differences}");
+                assert_eq!(difference & mask, table.decode(&mut single).expect("a code") & mask, "difference {differences}");
                 differences += 1;
             }
             // Both readers stand at the same bit.
-            paired.ensure(32);
+            by_runs.ensure(32);
             single.ensure(32);
-            assert_eq!(paired.peek(32), single.peek(32), "after difference {differences}");
+            assert_eq!(by_runs.peek(32), single.peek(32), "after difference {differences}");
         }
-        assert!(pairs > 1000, "only {pairs} pairs");
+        for count in 1..=fields as usize {
+            assert!(runs[count] > 100, "only {} runs of {count}", runs[count]);
+        }
+    }
+
+    #[test]
+    fn runs_of_three_8_bit_differences_decode_as_single_ones() {
+        runs_decode_as_single_differences(RunFields::Three8);
+    }
+
+    #[test]
+    fn runs_of_two_12_bit_differences_decode_as_single_ones() {
+        runs_decode_as_single_differences(RunFields::Two12);
+    }
+
+    #[test]
+    fn a_table_without_runs_sends_every_lookup_to_the_single_path() {
+        let mut counts = [0u8; 16];
+        counts[1] = 4;
+        let table = Lookup::build(&TableSpec { counts, values: vec![0, 1, 2, 3] }, 0, RunFields::None).expect("valid table");
+        let data = [0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC, 0xDE, 0x01];
+        let mut reader = BitReader::new(&data, 0);
+        reader.ensure(LOOKUP_BITS);
+        assert!(table.decode_run(&mut reader, 0).is_none());
     }
 
     #[test]
@@ -343,7 +394,7 @@ mod tests {
         counts[1] = 1;
         counts[15] = 1;
         let spec = TableSpec { counts, values: vec![0, 3] };
-        let table = Lookup::build(&spec, 0, false).expect("valid table");
+        let table = Lookup::build(&spec, 0, RunFields::None).expect("valid table");
         // 00 | 0100000000000000 110 | 111 then the marker's zero padding.
         let data = [0b0001_0000, 0b0000_0000, 0b0011_0111, 0xFF, 0xD9];
         let mut reader = BitReader::new(&data, 0);

@@ -31,7 +31,7 @@ mod scan;
 use crate::error::{Error, Result};
 use crate::tag::Tag;
 use bitreader::{next_marker, BitReader};
-use huffman::Lookup;
+use huffman::{Lookup, RunFields};
 use markers::{Frame, Headers, Scan};
 pub use scan::MAX_OVERRUN_BITS;
 
@@ -188,13 +188,21 @@ fn decode_one_scan(
         }
     }
     let mut lookups: [Option<Box<Lookup>>; 4] = [None, None, None, None];
+    // Run entries serve scans whose components all share one table (see `scan`), in the
+    // layout of the scan's sample size.
+    let one_table = scan.components.iter().all(|&(_, table)| table == scan.components[0].1);
+    let run_fields = match (one_table, frame.precision <= 8) {
+        (false, _) => RunFields::None,
+        (true, true) => RunFields::Three8,
+        (true, false) => RunFields::Two12,
+    };
     for &(_, table) in &scan.components {
         let slot = usize::from(table);
         if lookups[slot].is_none() {
             let Some((spec, defined_at)) = &headers.tables[slot] else {
                 return Err(Error::invalid(format!("scan uses Huffman table {table}, which is not defined"), TAG, scan.offset));
             };
-            lookups[slot] = Some(Lookup::build(spec, *defined_at, scan.components.len() == 1)?);
+            lookups[slot] = Some(Lookup::build(spec, *defined_at, run_fields)?);
         }
     }
     let mut positions = [0usize; 4];

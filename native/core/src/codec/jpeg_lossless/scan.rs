@@ -12,7 +12,7 @@
 #![allow(clippy::inline_always)]
 
 use super::bitreader::BitReader;
-use super::huffman::{Lookup, LOOKUP_BITS};
+use super::huffman::{Lookup, RunFields, LOOKUP_BITS};
 use crate::error::{Error, Result};
 use crate::tag::Tag;
 
@@ -52,6 +52,10 @@ trait Sample {
     const BYTES: usize;
     /// Mask applied to a reconstructed value.
     const MASK: u32;
+    /// The run entries a table needs for this sample size, their field width and count.
+    const RUN_FIELDS: RunFields;
+    const FIELD_BITS: u32;
+    const FIELDS: usize;
     /// One sample as stored.
     type Unit: Copy;
     /// Bytes as samples (a partial sample at the end is left out).
@@ -82,6 +86,9 @@ struct Bits16;
 impl Sample for Bits8 {
     const BYTES: usize = 1;
     const MASK: u32 = 0xFF;
+    const RUN_FIELDS: RunFields = RunFields::Three8;
+    const FIELD_BITS: u32 = 8;
+    const FIELDS: usize = 3;
     type Unit = u8;
     #[inline(always)]
     fn units(bytes: &[u8]) -> &[u8] {
@@ -104,6 +111,9 @@ impl Sample for Bits8 {
 impl Sample for Bits16 {
     const BYTES: usize = 2;
     const MASK: u32 = 0xFFFF;
+    const RUN_FIELDS: RunFields = RunFields::Two12;
+    const FIELD_BITS: u32 = 12;
+    const FIELDS: usize = 2;
     type Unit = [u8; 2];
     #[inline(always)]
     fn units(bytes: &[u8]) -> &[[u8; 2]] {
@@ -202,14 +212,16 @@ fn first_line<S: Sample, const N: usize>(reader: &mut BitReader<'_>, tables: &[&
 }
 
 /// Any other line: the first pixel is predicted by Rb, the others by the scan's predictor.
+/// `shared` says that every component of the scan has the same table (`tables[0]`).
 fn next_line<S: Sample, const N: usize, const PREDICTOR: u8>(
     reader: &mut BitReader<'_>,
     tables: &[&Lookup; N],
     row: &mut [u8],
     above: &[u8],
+    shared: bool,
 ) -> Result<()> {
-    if N == 1 {
-        return next_gray_line::<S, PREDICTOR>(reader, tables[0], row, above);
+    if N == 1 || shared {
+        return next_line_one_table::<S, N, PREDICTOR>(reader, tables[0], row, above);
     }
     let step = N * S::BYTES;
     let mut pixels = row.chunks_exact_mut(step).zip(above.chunks_exact(step));
@@ -227,50 +239,112 @@ fn next_line<S: Sample, const N: usize, const PREDICTOR: u8>(
     Ok(())
 }
 
-/// [`next_line`] for scans of one component, two samples at a time where the pair table allows:
-/// the chain from one lookup to the next (shift, load, shift) is the decoder's critical path,
-/// and a pair halves the number of links.
-fn next_gray_line<S: Sample, const PREDICTOR: u8>(reader: &mut BitReader<'_>, table: &Lookup, row: &mut [u8], above: &[u8]) -> Result<()> {
+/// [`next_line`] for scans whose differences all come from one table (one component, or
+/// components sharing a table, as libjpeg's and GDCM's encoders write RGB): the line is one
+/// run of samples, decoded up to `S::FIELDS` at a time where the table's run entries allow.
+/// The chain from one lookup to the next (shift, load, shift) is the decoder's critical path,
+/// and a run of two or three cuts the number of links. Sample `x` has its neighbours `N`
+/// samples back (Ra, Rc) and above it (Rb, Rc).
+fn next_line_one_table<S: Sample, const N: usize, const PREDICTOR: u8>(
+    reader: &mut BitReader<'_>,
+    table: &Lookup,
+    row: &mut [u8],
+    above: &[u8],
+) -> Result<()> {
     debug_assert_eq!(row.len(), above.len(), "a line and the line above it");
     let row = S::units_mut(row);
     let width = row.len();
     // Slices of one length, indexed below `width`: the compiler drops the bounds checks.
     let Some(above) = S::units(above).get(..width) else { return Ok(()) };
-    let (Some(&first_above), false) = (above.first(), width == 0) else { return Ok(()) };
-    let mut bits = *reader;
-    // The first sample is predicted by Rb.
-    bits.ensure(LOOKUP_BITS);
-    let mut ra = S::get(first_above).wrapping_add(table.decode_buffered(&mut bits)?);
-    row[0] = S::unit(ra);
-    let mut x = 1;
-    // A pair needs two samples left in the line; the second is written even when the entry
-    // holds one difference (and then overwritten by the next step), so `x + 1 < width` keeps
-    // every access inside the line.
-    while x + 1 < width {
-        bits.ensure(LOOKUP_BITS);
-        let rb = || S::get(above[x]);
-        let rc = || S::get(above[x - 1]);
-        let Some((d1, d2, two)) = table.decode_pair(&mut bits) else {
-            ra = predict::<S, PREDICTOR>(ra, rb(), rc()).wrapping_add(table.decode_buffered(&mut bits)?);
-            row[x] = S::unit(ra);
-            x += 1;
-            continue;
-        };
-        // Left unmasked: `S::unit` keeps the low bits, `predict` masks Ra where it must.
-        let first = predict::<S, PREDICTOR>(ra, rb(), rc()).wrapping_add(d1);
-        row[x] = S::unit(first);
-        let second = predict::<S, PREDICTOR>(first, S::get(above[x + 1]), rb()).wrapping_add(d2);
-        row[x + 1] = S::unit(second);
-        ra = if two { second } else { first };
-        x += 1 + usize::from(two);
+    if width < N {
+        return Ok(());
     }
-    if x < width {
+    let mut bits = *reader;
+    // The first pixel is predicted by Rb.
+    let mut ra = 0;
+    for x in 0..N {
         bits.ensure(LOOKUP_BITS);
-        let value = predict::<S, PREDICTOR>(ra, S::get(above[x]), S::get(above[x - 1])).wrapping_add(table.decode_buffered(&mut bits)?);
-        row[x] = S::unit(value);
+        ra = S::get(above[x]).wrapping_add(table.decode_buffered(&mut bits)?);
+        row[x] = S::unit(ra);
+    }
+    // A table built for another sample size has run entries of another layout: then every
+    // sample takes the single path.
+    let runs = table.run_fields() == S::RUN_FIELDS;
+    let mut x = N;
+    // Blocks of lookups on one refill: each uses at most `LOOKUP_BITS` (a long code refills
+    // on its own, promising the bits of three more lookups), and no block can run past the line.
+    while runs && x + RUN_BLOCK * S::FIELDS <= width {
+        bits.refill();
+        for _ in 0..RUN_BLOCK {
+            x = run::<S, N, PREDICTOR>(&mut bits, table, row, above, x, &mut ra)?;
+        }
+    }
+    while runs && x + S::FIELDS <= width {
+        bits.ensure(LOOKUP_BITS);
+        x = run::<S, N, PREDICTOR>(&mut bits, table, row, above, x, &mut ra)?;
+    }
+    while x < width {
+        bits.ensure(LOOKUP_BITS);
+        ra = predict::<S, PREDICTOR>(left::<S, N>(row, x, ra), S::get(above[x]), S::get(above[x - N])).wrapping_add(table.decode_buffered(&mut bits)?);
+        row[x] = S::unit(ra);
+        x += 1;
     }
     *reader = bits;
     Ok(())
+}
+
+/// Lookups per refill in [`next_line_one_table`]: four use at most 48 of the 56 bits a refill
+/// guarantees.
+const RUN_BLOCK: usize = 4;
+
+/// Ra of sample `x` (at least `N`): kept in a register (`last`) for one component, where it is
+/// the chain from one sample to the next, and read back from the line for several, where it was
+/// written `N` samples earlier. (Keeping the last `N` in registers for several components
+/// costs more than it saves: after a run of variable length they must be shifted by selects.)
+#[inline(always)]
+fn left<S: Sample, const N: usize>(row: &[S::Unit], x: usize, last: u32) -> u32 {
+    if N == 1 {
+        last
+    } else {
+        S::get(row[x - N])
+    }
+}
+
+/// Decode the differences of one run-table lookup (or one difference, when the entry holds
+/// none), with `LOOKUP_BITS` buffered, into the samples from `x` on; `x + S::FIELDS` must not
+/// pass the line. All `S::FIELDS` samples are written even when the entry holds fewer
+/// differences: the next step overwrites the extra ones, which no sample of the run reads as a
+/// neighbour but another extra one. Returns the next sample's index; `ra` is the last value.
+#[inline(always)]
+fn run<S: Sample, const N: usize, const PREDICTOR: u8>(
+    bits: &mut BitReader<'_>,
+    table: &Lookup,
+    row: &mut [S::Unit],
+    above: &[S::Unit],
+    x: usize,
+    ra: &mut u32,
+) -> Result<usize> {
+    let rb = S::get(above[x]);
+    let rc = S::get(above[x - N]);
+    let Some((d, count)) = table.decode_run(bits, S::FIELD_BITS) else {
+        *ra = predict::<S, PREDICTOR>(left::<S, N>(row, x, *ra), rb, rc).wrapping_add(table.decode_buffered(bits)?);
+        row[x] = S::unit(*ra);
+        return Ok(x + 1);
+    };
+    // Left unmasked: `S::unit` keeps the low bits, `predict` masks Ra where it must.
+    let first = predict::<S, PREDICTOR>(left::<S, N>(row, x, *ra), rb, rc).wrapping_add(d[0]);
+    row[x] = S::unit(first);
+    let second = predict::<S, PREDICTOR>(left::<S, N>(row, x + 1, first), S::get(above[x + 1]), S::get(above[x + 1 - N])).wrapping_add(d[1]);
+    row[x + 1] = S::unit(second);
+    *ra = if count == 1 { first } else { second };
+    if S::FIELDS > 2 {
+        let third = predict::<S, PREDICTOR>(left::<S, N>(row, x + 2, second), S::get(above[x + 2]), S::get(above[x + 2 - N])).wrapping_add(d[2]);
+        row[x + 2] = S::unit(third);
+        if count == 3 {
+            *ra = third;
+        }
+    }
+    Ok(x + count)
 }
 
 /// Restart bookkeeping for one scan.
@@ -363,6 +437,7 @@ fn by_predictor<S: Sample, const N: usize>(job: &ScanJob<'_>, reader: &mut BitRe
 /// The line loop for one kind of scan.
 fn lines<S: Sample, const N: usize, const PREDICTOR: u8>(job: &ScanJob<'_>, reader: &mut BitReader<'_>, out: &mut [u8], at: usize) -> Result<()> {
     let tables: [&Lookup; N] = std::array::from_fn(|j| job.tables[j]);
+    let shared = tables.iter().all(|&table| std::ptr::eq(table, tables[0]));
     let initial = 1u32 << (job.precision - job.point_transform - 1);
     let mut restarts = Restarts::new(job, at)?;
     let out_line = job.width * job.frame_components * S::BYTES;
@@ -376,7 +451,7 @@ fn lines<S: Sample, const N: usize, const PREDICTOR: u8>(job: &ScanJob<'_>, read
         for (y, row) in out.chunks_exact_mut(out_line).enumerate() {
             let fresh = restarts.before_line(y, reader)?;
             match above.as_deref() {
-                Some(up) if !fresh => next_line::<S, N, PREDICTOR>(reader, &tables, row, up)?,
+                Some(up) if !fresh => next_line::<S, N, PREDICTOR>(reader, &tables, row, up, shared)?,
                 _ => first_line::<S, N>(reader, &tables, row, initial)?,
             }
             check_overrun(reader)?;
@@ -393,7 +468,7 @@ fn lines<S: Sample, const N: usize, const PREDICTOR: u8>(job: &ScanJob<'_>, read
             if restarts.before_line(y, reader)? {
                 first_line::<S, N>(reader, &tables, &mut row, initial)?;
             } else {
-                next_line::<S, N, PREDICTOR>(reader, &tables, &mut row, &up)?;
+                next_line::<S, N, PREDICTOR>(reader, &tables, &mut row, &up, shared)?;
             }
             check_overrun(reader)?;
             let out_pixels = out_row.chunks_exact_mut(job.frame_components * S::BYTES);
