@@ -27,7 +27,7 @@ SPEEDUP_TARGETS = (
     ("header-scan", "pydicom", 100.0),
     ("header-scan", "dicomsdl", 5.0),
     ("scan-tree", c.POOL_LABEL, 50.0),
-    *((name, "imagecodecs.dicomrle_decode", 3.0) for name in ("codec/rle", "codec/rle-ct")),
+    *((name, "imagecodecs.dicomrle_decode", 3.0) for name in ("codec/rle", "codec/rle-ct", "codec/rle-rgb")),
     *((f"codec/jpegll-ct-p{predictor}", "imagecodecs.jpeg8_decode", 2.0) for predictor in range(1, 8)),
     ("codec/jpegll-rgb", "imagecodecs.jpeg8_decode", 2.0),
 )

@@ -776,6 +776,60 @@ mod tests {
         assert_eq!((short_plane, long_plane), (short_alone, long_alone));
     }
 
+    /// A PackBits segment of `plane` (G.3.1) with runs of every kind and length, by a simple
+    /// encoder of the test's own: literal runs up to 128, replicate runs where bytes repeat.
+    fn pack(plane: &[u8]) -> Vec<u8> {
+        let mut segment = Vec::new();
+        let mut i = 0;
+        while i < plane.len() {
+            let same = plane[i..].iter().take(128).take_while(|&&b| b == plane[i]).count();
+            if same >= 2 {
+                segment.extend([(257 - same) as u8, plane[i]]);
+                i += same;
+            } else {
+                let end = (i + 1..plane.len().min(i + 128)).find(|&j| j + 1 < plane.len() && plane[j] == plane[j + 1]).unwrap_or(plane.len().min(i + 128));
+                segment.push((end - i - 1) as u8);
+                segment.extend_from_slice(&plane[i..end]);
+                i = end;
+            }
+        }
+        segment
+    }
+
+    #[test]
+    fn large_frames_decode_to_their_planes_interleaved() {
+        // Planes with runs that differ from plane to plane (long repeats in the high bytes,
+        // noise in the low ones), decoded side by side over many runs of each.
+        let (rows, columns) = (150, 310);
+        let pixels = rows * columns;
+        for (samples, bits) in [(1, 16), (3, 8), (3, 16), (1, 32)] {
+            let bps = bits / 8;
+            let mut state = 0x9E37_79B9_7F4A_7C15u64;
+            let planes: Vec<Vec<u8>> = (0..samples * bps)
+                .map(|k| {
+                    (0..pixels)
+                        .map(|p| {
+                            state ^= state << 13;
+                            state ^= state >> 7;
+                            state ^= state << 17;
+                            if k % bps == 0 { (p / (37 + k)) as u8 } else if p % 5 < 2 { 7 } else { (state >> 56) as u8 }
+                        })
+                        .collect()
+                })
+                .collect();
+            let segments: Vec<Vec<u8>> = planes.iter().map(|plane| pack(plane)).collect();
+            let src = frame(&segments.iter().map(Vec::as_slice).collect::<Vec<_>>());
+            let mut out = vec![0u8; pixels * samples * bps];
+            let info = FrameInfo { rows, columns, samples_per_pixel: samples, bits_allocated: bits };
+            decode_frame(&src, &info, &mut out, &mut Vec::new()).expect("decodes");
+            for (p, pixel) in out.chunks_exact(samples * bps).enumerate() {
+                for (j, &byte) in pixel.iter().enumerate() {
+                    assert_eq!(byte, planes[source_plane(j, bps)][p], "{samples}x{bits}: pixel {p} byte {j}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn overrunning_runs_stay_in_the_plane() {
         let (plane, e) = expand_vec(&[0x81, 4], 3);
