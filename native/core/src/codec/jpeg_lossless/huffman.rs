@@ -58,7 +58,7 @@ pub(super) enum RunFields {
 
 impl RunFields {
     /// Bits of one field and how many fields an entry has.
-    const fn layout(self) -> (u32, u32) {
+    pub(super) const fn layout(self) -> (u32, u32) {
         match self {
             RunFields::None => (0, 0),
             RunFields::Three8 => (8, 3),

@@ -191,11 +191,7 @@ fn decode_one_scan(
     // Run entries serve scans whose components all share one table (see `scan`), in the
     // layout of the scan's sample size.
     let one_table = scan.components.iter().all(|&(_, table)| table == scan.components[0].1);
-    let run_fields = match (one_table, frame.precision <= 8) {
-        (false, _) => RunFields::None,
-        (true, true) => RunFields::Three8,
-        (true, false) => RunFields::Two12,
-    };
+    let run_fields = if one_table { scan::run_fields(frame.precision) } else { RunFields::None };
     for &(_, table) in &scan.components {
         let slot = usize::from(table);
         if lookups[slot].is_none() {

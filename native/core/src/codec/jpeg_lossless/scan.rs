@@ -54,8 +54,8 @@ trait Sample {
     const MASK: u32;
     /// The run entries a table needs for this sample size, their field width and count.
     const RUN_FIELDS: RunFields;
-    const FIELD_BITS: u32;
-    const FIELDS: usize;
+    const FIELD_BITS: u32 = Self::RUN_FIELDS.layout().0;
+    const FIELDS: usize = Self::RUN_FIELDS.layout().1 as usize;
     /// One sample as stored.
     type Unit: Copy;
     /// Bytes as samples (a partial sample at the end is left out).
@@ -87,8 +87,6 @@ impl Sample for Bits8 {
     const BYTES: usize = 1;
     const MASK: u32 = 0xFF;
     const RUN_FIELDS: RunFields = RunFields::Three8;
-    const FIELD_BITS: u32 = 8;
-    const FIELDS: usize = 3;
     type Unit = u8;
     #[inline(always)]
     fn units(bytes: &[u8]) -> &[u8] {
@@ -112,8 +110,6 @@ impl Sample for Bits16 {
     const BYTES: usize = 2;
     const MASK: u32 = 0xFFFF;
     const RUN_FIELDS: RunFields = RunFields::Two12;
-    const FIELD_BITS: u32 = 12;
-    const FIELDS: usize = 2;
     type Unit = [u8; 2];
     #[inline(always)]
     fn units(bytes: &[u8]) -> &[[u8; 2]] {
@@ -285,8 +281,7 @@ fn next_line_one_table<S: Sample, const N: usize, const PREDICTOR: u8>(
     }
     while x < width {
         bits.ensure(LOOKUP_BITS);
-        ra = predict::<S, PREDICTOR>(left::<S, N>(row, x, ra), S::get(above[x]), S::get(above[x - N])).wrapping_add(table.decode_buffered(&mut bits)?);
-        row[x] = S::unit(ra);
+        single::<S, N, PREDICTOR>(&mut bits, table, row, above, x, &mut ra)?;
         x += 1;
     }
     *reader = bits;
@@ -310,6 +305,22 @@ fn left<S: Sample, const N: usize>(row: &[S::Unit], x: usize, last: u32) -> u32 
     }
 }
 
+/// Decode sample `x` (at least `N`) from one difference with [`Lookup::decode_buffered`]; `ra`
+/// becomes its value.
+#[inline(always)]
+fn single<S: Sample, const N: usize, const PREDICTOR: u8>(
+    bits: &mut BitReader<'_>,
+    table: &Lookup,
+    row: &mut [S::Unit],
+    above: &[S::Unit],
+    x: usize,
+    ra: &mut u32,
+) -> Result<()> {
+    *ra = predict::<S, PREDICTOR>(left::<S, N>(row, x, *ra), S::get(above[x]), S::get(above[x - N])).wrapping_add(table.decode_buffered(bits)?);
+    row[x] = S::unit(*ra);
+    Ok(())
+}
+
 /// Decode the differences of one run-table lookup (or one difference, when the entry holds
 /// none), with `LOOKUP_BITS` buffered, into the samples from `x` on; `x + S::FIELDS` must not
 /// pass the line. All `S::FIELDS` samples are written even when the entry holds fewer
@@ -324,15 +335,12 @@ fn run<S: Sample, const N: usize, const PREDICTOR: u8>(
     x: usize,
     ra: &mut u32,
 ) -> Result<usize> {
-    let rb = S::get(above[x]);
-    let rc = S::get(above[x - N]);
     let Some((d, count)) = table.decode_run(bits, S::FIELD_BITS) else {
-        *ra = predict::<S, PREDICTOR>(left::<S, N>(row, x, *ra), rb, rc).wrapping_add(table.decode_buffered(bits)?);
-        row[x] = S::unit(*ra);
+        single::<S, N, PREDICTOR>(bits, table, row, above, x, ra)?;
         return Ok(x + 1);
     };
     // Left unmasked: `S::unit` keeps the low bits, `predict` masks Ra where it must.
-    let first = predict::<S, PREDICTOR>(left::<S, N>(row, x, *ra), rb, rc).wrapping_add(d[0]);
+    let first = predict::<S, PREDICTOR>(left::<S, N>(row, x, *ra), S::get(above[x]), S::get(above[x - N])).wrapping_add(d[0]);
     row[x] = S::unit(first);
     let second = predict::<S, PREDICTOR>(left::<S, N>(row, x + 1, first), S::get(above[x + 1]), S::get(above[x + 1 - N])).wrapping_add(d[1]);
     row[x + 1] = S::unit(second);
@@ -396,6 +404,16 @@ fn check_overrun(reader: &BitReader<'_>) -> Result<()> {
         return Err(Error::truncated("entropy-coded data of the scan", TAG, reader.position(), overrun.div_ceil(8), 0));
     }
     Ok(())
+}
+
+/// The run entries a table needs for samples of `precision`: those of the sample size
+/// [`decode_scan`] decodes them as.
+pub(super) fn run_fields(precision: u8) -> RunFields {
+    if precision <= 8 {
+        Bits8::RUN_FIELDS
+    } else {
+        Bits16::RUN_FIELDS
+    }
 }
 
 /// Decode one scan into `out`, which holds the whole frame (`width * height` pixels of
