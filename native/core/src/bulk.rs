@@ -542,8 +542,7 @@ impl Buffers {
     fn append(&mut self, part: Buffers) {
         match (self, part) {
             (Buffers::Text { offsets, data, valid }, Buffers::Text { offsets: more, data: more_data, valid: more_valid }) => {
-                let base = offsets.last().copied().unwrap_or(0);
-                offsets.extend(more[1..].iter().map(|&o| o.saturating_add(base)));
+                append_offsets(offsets, &more, i64::saturating_add);
                 data.extend_from_slice(&more_data);
                 valid.extend_from_slice(&more_valid);
             }
@@ -559,8 +558,7 @@ impl Buffers {
                 Buffers::FloatList { offsets, values, valid },
                 Buffers::FloatList { offsets: more, values: more_values, valid: more_valid },
             ) => {
-                let base = offsets.last().copied().unwrap_or(0);
-                offsets.extend(more[1..].iter().map(|&o| o.saturating_add(base)));
+                append_offsets(offsets, &more, i32::saturating_add);
                 values.extend_from_slice(&more_values);
                 valid.extend_from_slice(&more_valid);
             }
@@ -571,6 +569,14 @@ impl Buffers {
             _ => unreachable!("parts of one column have one kind"),
         }
     }
+}
+
+/// Append the offsets of a part of a variable-length column (starting at 0) to those of the
+/// column, moved past the data already there.
+/// `add` is the offsets' saturating addition.
+fn append_offsets<T: Copy + Default>(offsets: &mut Vec<T>, more: &[T], add: fn(T, T) -> T) {
+    let base = offsets.last().copied().unwrap_or_default();
+    offsets.extend(more.iter().skip(1).map(|&offset| add(offset, base)));
 }
 
 /// The Python exception class name for an error kind (the error column's prefix).
