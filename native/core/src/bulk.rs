@@ -192,13 +192,15 @@ const MIN_FILES_PER_DIRECTORY: usize = 4;
 pub fn scan_files(files: &[PathBuf], columns: &[Column], force: bool) -> Vec<(String, Buffers)> {
     let per_task = (files.len() / (8 * rayon::current_num_threads())).clamp(1, MAX_FILES_PER_TASK);
     let tasks: Vec<&[PathBuf]> = files.chunk_by(|a, b| a.parent() == b.parent()).flat_map(|same| same.chunks(per_task)).collect();
+    let lookups = Lookups::new(columns);
     let chunks: Vec<Vec<Buffers>> = tasks
         .par_iter()
         .map(|&task| {
             let directory = if task.len() >= MIN_FILES_PER_DIRECTORY { Directory::open(&task[0]) } else { None };
             let mut chunk = empty_buffers(columns, task.len());
+            let mut reader = RowReader { columns, force, lookups: &lookups, found: Vec::new(), charset: None };
             for path in task {
-                scan_file(path, directory.as_ref(), columns, force, &mut chunk);
+                reader.scan_file(path, directory.as_ref(), &mut chunk);
             }
             chunk
         })
@@ -315,46 +317,91 @@ impl Directory {
     }
 }
 
-/// Append `path`'s row to `table` (buffers in the order of [`column_names`]).
-fn scan_file(path: &Path, directory: Option<&Directory>, columns: &[Column], force: bool, table: &mut [Buffers]) {
-    let options = ParseOptions { stop_before_pixels: true, force, ..ParseOptions::default() };
-    let opened = directory.map_or_else(|| std::fs::File::open(path), |directory| directory.open_file(path));
-    let (size, header) = match opened.and_then(|file| Ok((file.metadata()?.len(), file))) {
-        Ok((size, file)) => (Some(size), DicomFile::read_header_of(file, path, &options)),
-        // Not open, or not statted: the size by path, if that works.
-        Err(e) => (std::fs::metadata(path).ok().map(|m| m.len()), Err(Error::cannot_read(path, e))),
-    };
-    let (general, cells) = table.split_at_mut(5);
-    let [path_column, size_column, error_column, kind_column, syntax_column] = general else { unreachable!("five general columns") };
-    path_column.push_text(Some(&path.to_string_lossy()));
-    size_column.push_int(size.and_then(|size| i64::try_from(size).ok()));
-    match header {
-        Ok(file) => {
-            error_column.push_text(None);
-            kind_column.push_text(None);
-            syntax_column.push_text(Some(&file.transfer_syntax));
-            let charset = charset_of(&file);
-            let mut cells = cells.iter_mut();
-            for column in columns {
-                let found = file.index.find(&file.index.root, column.tag).map(|i| &file.index.elements[i as usize]);
-                push_cell(&mut cells, column.kind, found.map(|element| (&file, element, &charset)));
+/// The columns' tags in ascending order, each with the column it fills: one walk over a file's
+/// top-level elements then finds them all, where a binary search a column cost about three
+/// times as much (each step waits on the load before it).
+struct Lookups(Vec<(Tag, usize)>);
+
+impl Lookups {
+    fn new(columns: &[Column]) -> Self {
+        let mut by_tag: Vec<(Tag, usize)> = columns.iter().enumerate().map(|(i, column)| (column.tag, i)).collect();
+        by_tag.sort_unstable();
+        Lookups(by_tag)
+    }
+
+    /// Set `found[column]` to the position in `elements` (sorted by tag) of each column's tag.
+    fn locate(&self, elements: &[Element], found: &mut [Option<usize>]) {
+        let mut at = 0;
+        for &(tag, column) in &self.0 {
+            while elements.get(at).is_some_and(|element| element.tag < tag) {
+                at += 1;
             }
-        }
-        Err(error) => {
-            error_column.push_text(Some(&error.to_string()));
-            kind_column.push_text(Some(kind_name(error.kind)));
-            syntax_column.push_text(None);
-            let mut cells = cells.iter_mut();
-            for column in columns {
-                push_cell(&mut cells, column.kind, None);
-            }
+            found[column] = elements.get(at).is_some_and(|element| element.tag == tag).then_some(at);
         }
     }
 }
 
-fn charset_of(file: &DicomFile) -> CharacterSet {
-    let value = file.index.find(&file.index.root, Tag::SPECIFIC_CHARACTER_SET).map(|i| file.value_bytes(&file.index.elements[i as usize]));
-    CharacterSet::from_value(value.unwrap_or_default())
+/// What one task of [`scan_files`] keeps from file to file.
+struct RowReader<'a> {
+    columns: &'a [Column],
+    force: bool,
+    lookups: &'a Lookups,
+    /// Where each column's element is in the current file's top-level data set.
+    found: Vec<Option<usize>>,
+    /// The last Specific Character Set value met and what it means: files of one series
+    /// repeat it, and reading it afresh took allocations every file.
+    charset: Option<(Vec<u8>, CharacterSet)>,
+}
+
+impl RowReader<'_> {
+    /// Append `path`'s row to `table` (buffers in the order of [`column_names`]).
+    fn scan_file(&mut self, path: &Path, directory: Option<&Directory>, table: &mut [Buffers]) {
+        let options = ParseOptions { stop_before_pixels: true, force: self.force, ..ParseOptions::default() };
+        let opened = directory.map_or_else(|| std::fs::File::open(path), |directory| directory.open_file(path));
+        let (size, header) = match opened.and_then(|file| Ok((file.metadata()?.len(), file))) {
+            Ok((size, file)) => (Some(size), DicomFile::read_header_of(file, path, &options)),
+            // Not open, or not statted: the size by path, if that works.
+            Err(e) => (std::fs::metadata(path).ok().map(|m| m.len()), Err(Error::cannot_read(path, e))),
+        };
+        let (general, cells) = table.split_at_mut(5);
+        let [path_column, size_column, error_column, kind_column, syntax_column] = general else { unreachable!("five general columns") };
+        path_column.push_text(Some(&path.to_string_lossy()));
+        size_column.push_int(size.and_then(|size| i64::try_from(size).ok()));
+        let mut cells = cells.iter_mut();
+        match header {
+            Ok(file) => {
+                error_column.push_text(None);
+                kind_column.push_text(None);
+                syntax_column.push_text(Some(&file.transfer_syntax));
+                let elements = file.index.dataset(&file.index.root);
+                self.found.resize(self.columns.len(), None);
+                self.lookups.locate(elements, &mut self.found);
+                let charset = charset_of(&mut self.charset, &file, elements);
+                for (column, &found) in self.columns.iter().zip(&self.found) {
+                    push_cell(&mut cells, column.kind, found.map(|i| (&file, &elements[i], charset)));
+                }
+            }
+            Err(error) => {
+                error_column.push_text(Some(&error.to_string()));
+                kind_column.push_text(Some(kind_name(error.kind)));
+                syntax_column.push_text(None);
+                for column in self.columns {
+                    push_cell(&mut cells, column.kind, None);
+                }
+            }
+        }
+    }
+
+}
+
+/// The character set of a file whose top-level elements are `elements`, through `cache`: the
+/// last value met and what it means.
+fn charset_of<'c>(cache: &'c mut Option<(Vec<u8>, CharacterSet)>, file: &DicomFile, elements: &[Element]) -> &'c CharacterSet {
+    let value = elements.binary_search_by_key(&Tag::SPECIFIC_CHARACTER_SET, |e| e.tag).map_or(&[][..], |i| file.value_bytes(&elements[i]));
+    if cache.as_ref().is_some_and(|(seen, _)| seen.as_slice() != value) {
+        *cache = None;
+    }
+    &cache.get_or_insert_with(|| (value.to_vec(), CharacterSet::from_value(value))).1
 }
 
 /// Append one cell of a `kind` column, read from `element` (or null when the file lacks it),
@@ -689,6 +736,34 @@ mod tests {
             })
             .collect();
         assert_eq!(kinds, ["text", "int", "int", "float", "float list", "date", "text"]);
+    }
+
+    #[test]
+    fn one_walk_finds_what_a_search_per_column_finds() {
+        use crate::parse::{Children, Encoding};
+        let tags = [0x0008_0016, 0x0008_0018, 0x0010_0010, 0x0020_0032, 0x0028_0010, 0x0028_0011];
+        let elements: Vec<Element> = tags
+            .iter()
+            .map(|&tag| Element {
+                tag: Tag(tag),
+                vr: Vr::UN,
+                encoding: Encoding::EXPLICIT_LE,
+                header_offset: 0,
+                value_offset: 0,
+                length: 0,
+                value_len: 0,
+                children: Children::None,
+                us_or_ss: false,
+            })
+            .collect();
+        // Out of order, before the first, between, past the last, and twice.
+        let wanted = [0x0028_0011, 0x0000_0001, 0x0010_0010, 0x0018_0050, 0x7FE0_0010, 0x0008_0016, 0x0028_0011];
+        let columns: Vec<Column> = wanted.iter().map(|&tag| column_for(Tag(tag))).collect();
+        let mut found = vec![None; columns.len()];
+        Lookups::new(&columns).locate(&elements, &mut found);
+        let searched: Vec<Option<usize>> = wanted.iter().map(|&tag| elements.binary_search_by_key(&Tag(tag), |e| e.tag).ok()).collect();
+        assert_eq!(found, searched);
+        assert_eq!(found, [Some(5), None, Some(2), None, None, Some(0), Some(5)]);
     }
 
     #[test]
