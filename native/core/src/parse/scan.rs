@@ -58,7 +58,8 @@ pub(super) fn scan(data: Buffer, options: &ParseOptions) -> Result<DicomFile> {
     let Scanner { mut index, warnings, stopped_early, saw_us_or_ss, .. } = scanner;
     index.meta = meta_range;
     index.root = root.range;
-    // Give back what the capacity guess overshot: headers are kept by the thousand.
+    // Give back what growth by doubling overshot (a no-op when the top level came last and
+    // was given exactly its room): headers are kept by the thousand.
     index.elements.shrink_to_fit();
     if saw_us_or_ss {
         let root_range = index.root.clone();
@@ -215,13 +216,11 @@ struct Scanner<'a> {
 
 impl<'a> Scanner<'a> {
     fn new(source: &'a Buffer, options: &'a ParseOptions) -> Self {
-        // Headers hold an element per 30 to 40 bytes; sizing the index once saves its regrowth.
-        let expected_elements = (source.len() / 32).clamp(16, 1024);
         Scanner {
             data: source,
             source,
             options,
-            index: Index { elements: Vec::with_capacity(expected_elements), ..Index::default() },
+            index: Index::default(),
             warnings: Vec::new(),
             stopped_early: false,
             saw_us_or_ss: false,
@@ -318,7 +317,13 @@ impl<'a> Scanner<'a> {
             self.repair_order(base, offset);
         }
         let start = self.index.elements.len() as u32;
-        self.index.elements.extend(self.pending.drain(base..));
+        if base == 0 {
+            // The top-level data set, the bulk of the elements: moved in one copy, into room
+            // sized for it (the index is not sized ahead, so that it needs no shrinking after).
+            self.index.elements.append(&mut self.pending);
+        } else {
+            self.index.elements.extend(self.pending.drain(base..));
+        }
         start..self.index.elements.len() as u32
     }
 
