@@ -78,7 +78,6 @@ class FileBatch:
 
 def open(
     path: Union[str, PathLike[str]],
-    *,
     stop_before_pixels: bool = False,
     stop_at: Optional[int] = None,
     force: bool = False,

@@ -49,7 +49,7 @@ fn options(stop_before_pixels: bool, stop_at: Option<u32>, force: bool) -> Parse
 /// Scan the file at `path` with the GIL released: its header now, the rest (memory-mapped
 /// unless `mmap` is false) when first needed.
 #[pyfunction]
-#[pyo3(signature = (path, *, stop_before_pixels = false, stop_at = None, force = false, mmap = true, header_first = true))]
+#[pyo3(signature = (path, stop_before_pixels = false, stop_at = None, force = false, mmap = true, header_first = true))]
 // The flags are Python keyword arguments, each with its default.
 #[allow(clippy::fn_params_excessive_bools)]
 pub fn open(py: Python<'_>, path: PathBuf, stop_before_pixels: bool, stop_at: Option<u32>, force: bool, mmap: bool, header_first: bool) -> PyResult<NativeFile> {
