@@ -24,6 +24,13 @@
 //! the data or not increasing; a segment that decodes to fewer bytes than rows × columns; and a
 //! Bits Allocated of 1 (unsupported) or other than 8, 16, 32 or 64 (invalid).
 
+// The loops marked `multiversion` are compiled once per instruction set together with what
+// they inline, and only that: the helpers they call are forced inline so that the AVX2 copy
+// gets AVX2 helpers (left as calls, they ran the baseline code and cost a call per run).
+#![allow(clippy::inline_always)]
+
+use multiversion::multiversion;
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::tag::Tag;
 
@@ -364,7 +371,7 @@ const RUNS: [Run; 256] = {
 
 /// `to = (from & keep) | fill`, bytewise: a copy when `keep` is 0xFF and `fill` 0, a fill when
 /// `keep` is 0.
-#[inline]
+#[inline(always)]
 fn blend(to: &mut [u8], from: &[u8], keep: u8, fill: u8) {
     for (to, &from) in to.iter_mut().zip(from) {
         *to = (from & keep) | fill;
@@ -381,7 +388,7 @@ fn blend(to: &mut [u8], from: &[u8], keep: u8, fill: u8) {
 /// each, literal and replicate alternating at random) cost no mispredictions on it. The blend writes
 /// whole blocks past the end of short runs; the runs that follow overwrite those bytes, and must
 /// reach the end of the plane for the frame to decode at all.
-#[inline]
+#[inline(always)]
 fn fast_run(segment: &[u8], plane: &mut [u8], pos: usize, out: usize) -> Option<(usize, usize)> {
     let window = segment.get(pos..pos + 1 + MAX_RUN)?;
     let to = plane.get_mut(out..out + MAX_RUN)?;
@@ -397,6 +404,16 @@ fn fast_run(segment: &[u8], plane: &mut [u8], pos: usize, out: usize) -> Option<
     // with a select, it is not delayed by the table load.
     let step = if header < 128 { usize::from(header) + 2 } else { 2 - usize::from(header == 128) };
     Some((pos + step, out + n))
+}
+
+/// Expand runs on the fast path from `pos` of `segment` into `plane` at `out` while
+/// [`fast_run`] takes them; the positions where it stopped.
+#[multiversion(targets("x86_64+avx2+bmi1+bmi2+fma+lzcnt+movbe+popcnt"))]
+fn fast_runs(segment: &[u8], plane: &mut [u8], mut pos: usize, mut out: usize) -> (usize, usize) {
+    while let Some(next) = fast_run(segment, plane, pos, out) {
+        (pos, out) = next;
+    }
+    (pos, out)
 }
 
 /// One segment being expanded into its plane: the segment's bytes with its offset in the
@@ -421,10 +438,8 @@ impl<'a> Cursor<'a> {
     /// goes through a range checked against the plane, so none lands outside it. Runs far from
     /// both ends take [`fast_run`]; the rest are checked one by one.
     fn finish(self) -> Expanded {
-        let Cursor { segment, plane, mut pos, mut out, .. } = self;
-        while let Some(next) = fast_run(segment, plane, pos, out) {
-            (pos, out) = next;
-        }
+        let Cursor { segment, plane, pos, out, .. } = self;
+        let (mut pos, mut out) = fast_runs(segment, plane, pos, out);
         while out < plane.len() {
             let Some(&header) = segment.get(pos) else { break };
             pos += 1;
@@ -523,10 +538,7 @@ fn expand_beside(
     out: &mut [u8],
     warnings: &mut Vec<String>,
 ) -> Result<()> {
-    let (mut pos, mut p) = (0, 0);
-    while let Some(next) = fast_run_beside(segment, high, out, pos, p) {
-        (pos, p) = next;
-    }
+    let (pos, p) = fast_runs_beside(segment, high, out);
     // The last runs go into a plane of their own, then beside the high bytes as usual.
     let rest = high.len() - p;
     let mut low = vec![0u8; rest];
@@ -541,9 +553,20 @@ fn expand_beside(
     Ok(())
 }
 
+/// The runs of the low-byte segment that [`fast_run_beside`] takes, from the start; the
+/// positions where it stopped (in the segment, and in pixels).
+#[multiversion(targets("x86_64+avx2+bmi1+bmi2+fma+lzcnt+movbe+popcnt"))]
+fn fast_runs_beside(segment: &[u8], high: &[u8], out: &mut [u8]) -> (usize, usize) {
+    let (mut pos, mut p) = (0, 0);
+    while let Some(next) = fast_run_beside(segment, high, out, pos, p) {
+        (pos, p) = next;
+    }
+    (pos, p)
+}
+
 /// [`fast_run`] for [`expand_beside`]: the run's bytes go to the even bytes of `out` from pixel
 /// `p`, the high bytes of the same pixels to the odd ones.
-#[inline]
+#[inline(always)]
 fn fast_run_beside(segment: &[u8], high: &[u8], out: &mut [u8], pos: usize, p: usize) -> Option<(usize, usize)> {
     let window = segment.get(pos..pos + 1 + MAX_RUN)?;
     let high = high.get(p..p + MAX_RUN)?;
@@ -569,7 +592,7 @@ fn fast_run_beside(segment: &[u8], high: &[u8], out: &mut [u8], pos: usize, p: u
 const SPAN_BESIDE: usize = 32;
 
 /// `to = low[0], high[0], low[1], high[1], …`
-#[inline]
+#[inline(always)]
 fn zip_bytes(to: &mut [u8], low: &[u8], high: &[u8]) {
     for ((pair, &low), &high) in to.chunks_exact_mut(2).zip(low).zip(high) {
         pair[0] = low;
@@ -582,6 +605,7 @@ fn zip_bytes(to: &mut [u8], low: &[u8], high: &[u8]) {
 /// Interleave `samples × bytes_per_sample` planes of `plane_len` bytes into pixels.
 ///
 /// Plane `s × bps + k` holds byte `bps - 1 - k` (little-endian position) of sample `s`.
+#[multiversion(targets("x86_64+avx2+bmi1+bmi2+fma+lzcnt+movbe+popcnt"))]
 fn interleave(planes: &[u8], plane_len: usize, bytes_per_sample: usize, samples: usize, out: &mut [u8]) {
     // A fixed pixel width lets the compiler unroll and vectorise; these are every shape
     // `Layout::of` admits with more than one segment. Widths 3 (8-bit colour) and 4 (32-bit
@@ -612,6 +636,7 @@ fn source_plane(j: usize, bytes_per_sample: usize) -> usize {
 /// Three 8-bit planes into triples (8-bit colour). Four pixels are three `u32` words, built with
 /// shifts and masks from a word of each plane; in blocks of 16 pixels the compiler does four
 /// groups at once in vector registers, about 3 times faster than storing byte by byte.
+#[inline(always)]
 fn interleave_triples(planes: &[u8], plane_len: usize, out: &mut [u8]) {
     let (first, rest) = planes.split_at(plane_len.min(planes.len()));
     let (second, third) = rest.split_at(plane_len.min(rest.len()));
@@ -647,6 +672,7 @@ fn interleave_triples(planes: &[u8], plane_len: usize, out: &mut [u8]) {
 
 /// Four planes into 4-byte pixels (32-bit grey, or two 16-bit samples): one `u32` per pixel,
 /// which the compiler widens and combines in vector registers.
+#[inline(always)]
 fn interleave_quads(planes: &[u8], plane_len: usize, bytes_per_sample: usize, out: &mut [u8]) {
     let [a, b, c, d]: [&[u8]; 4] = std::array::from_fn(|j| {
         let plane = source_plane(j, bytes_per_sample);
@@ -662,6 +688,7 @@ fn interleave_quads(planes: &[u8], plane_len: usize, bytes_per_sample: usize, ou
 const BLOCK: usize = 32;
 
 /// Interleave `N` planes into `N`-byte pixels.
+#[inline(always)]
 fn interleave_n<const N: usize>(planes: &[u8], plane_len: usize, bytes_per_sample: usize, out: &mut [u8]) {
     let sources: [&[u8]; N] = std::array::from_fn(|j| {
         let plane = source_plane(j, bytes_per_sample);
