@@ -23,28 +23,23 @@ __all__ = ["scan", "list_files"]
 PathsOrDirs = Union[str, "os.PathLike[str]", Iterable[Union[str, "os.PathLike[str]"]]]
 
 
-def _column(pa, kind: str, arrays: Sequence[np.ndarray]) -> "pa.Array":
-    valid = arrays[-1]
-    n = len(valid)
-    nulls = n - int(np.count_nonzero(valid))
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+def _column(pa, kind: str, rows: int, nulls: int, validity: Optional[np.ndarray], arrays: Sequence[np.ndarray]) -> "pa.Array":
+    """One column's Arrow array over the buffers the native scan made (nothing is copied)."""
+    bitmap = None if validity is None else pa.py_buffer(validity)
     if kind == "text":
-        offsets, data = arrays[0], arrays[1]
-        if len(data) < 2**31:
-            # Arrow's plain string type has 32-bit offsets: narrowing them here is far cheaper
-            # than a cast of the whole column.
-            return pa.Array.from_buffers(pa.string(), n, [bitmap, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)], nulls)
-        return pa.Array.from_buffers(pa.large_string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], nulls)
+        offsets, data = arrays
+        string = pa.string() if offsets.dtype == np.int32 else pa.large_string()
+        return pa.Array.from_buffers(string, rows, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], nulls)
     if kind == "int":
-        return pa.Array.from_buffers(pa.int64(), n, [bitmap, pa.py_buffer(arrays[0])], nulls)
+        return pa.Array.from_buffers(pa.int64(), rows, [bitmap, pa.py_buffer(arrays[0])], nulls)
     if kind == "float":
-        return pa.Array.from_buffers(pa.float64(), n, [bitmap, pa.py_buffer(arrays[0])], nulls)
+        return pa.Array.from_buffers(pa.float64(), rows, [bitmap, pa.py_buffer(arrays[0])], nulls)
     if kind == "date":
-        return pa.Array.from_buffers(pa.date32(), n, [bitmap, pa.py_buffer(arrays[0])], nulls)
+        return pa.Array.from_buffers(pa.date32(), rows, [bitmap, pa.py_buffer(arrays[0])], nulls)
     if kind == "float_list":
-        offsets, values = arrays[0], arrays[1]
+        offsets, values = arrays
         child = pa.Array.from_buffers(pa.float64(), len(values), [None, pa.py_buffer(values)])
-        return pa.Array.from_buffers(pa.list_(pa.float64()), n, [bitmap, pa.py_buffer(offsets)], nulls, children=[child])
+        return pa.Array.from_buffers(pa.list_(pa.float64()), rows, [bitmap, pa.py_buffer(offsets)], nulls, children=[child])
     raise ValueError(f"unknown column kind {kind!r}")
 
 
@@ -87,12 +82,14 @@ def scan(
     extra = [int(as_tag(t)) for t in tags or ()]
     columns = _native.scan(_roots(paths_or_dirs), extra, recursive=recursive, force=force, threads=threads)
     names = [name for name, *_ in columns]
-    arrays = [_column(pa, kind, buffers) for _name, kind, *buffers in columns]
+    arrays = [_column(pa, kind, rows, nulls, validity, buffers) for _name, kind, rows, nulls, validity, *buffers in columns]
+    # The error kind goes in front of its message, and no column of its own.
+    kinds = arrays.pop(names.index("error_kind"))
+    names.remove("error_kind")
+    if kinds.null_count < len(kinds):
+        at = names.index("error")
+        arrays[at] = pc.binary_join_element_wise(kinds, arrays[at], ": ")
     table = pa.Table.from_arrays(arrays, names=names)
-    kinds = table["error_kind"]
-    table = table.set_column(
-        names.index("error"), "error", pc.binary_join_element_wise(kinds, table["error"], ": ")
-    ).drop_columns(["error_kind"])
     if on_error == "record":
         return table
     failed = pc.is_valid(kinds)
