@@ -863,6 +863,21 @@ def imagecodecs_codec(function: str) -> Contender:
     return Contender(f"imagecodecs.{function}", ("imagecodecs",), make)
 
 
+# -- pylibjpeg-libjpeg (codec only) ------------------------------------------------------------
+
+
+def libjpeg_codec() -> Contender:
+    """``libjpeg.decode`` (pylibjpeg-libjpeg, what pydicom's pylibjpeg plugin calls) on bare
+    JPEG codestreams. It has no ``out=``: its arrays are its own, allocated in the timed call."""
+
+    def make(inputs: Inputs) -> Call:
+        from libjpeg import decode
+
+        return lambda: [decode(f) for f in inputs.encoded]
+
+    return Contender("pylibjpeg-libjpeg", ("pylibjpeg-libjpeg",), make)
+
+
 # -- numpy references --------------------------------------------------------------------------
 
 

@@ -348,7 +348,8 @@ def _jpeg_codec_workload(dataset: str, predictor: int = 1) -> Workload:
     name, title = (text.format(predictor) for text in _JPEG_CODEC_NAMES[dataset])
     return Workload(
         name, "codec only", title, "MB/s", "frame", setup, work,
-        (c.dicodec_codec("jpegll"), c.imagecodecs_codec("ljpeg_decode"), c.imagecodecs_codec("jpeg8_decode"), c.memcpy()),
+        (c.dicodec_codec("jpegll"), c.imagecodecs_codec("ljpeg_decode"), c.imagecodecs_codec("jpeg8_decode"),
+         c.libjpeg_codec(), c.memcpy()),
         same_pixels, lambda corpus, inputs: decoded(corpus), needs=((dataset, "jpegll" if stored else "native"),),
     )
 
