@@ -225,17 +225,20 @@ def test_codec_level_jpeg_lossless_rejects_garbage():
         dicodec.codecs.jpeg_parameters(b"not a jpeg")
 
 
-def _decode_in_child(path):
-    return int(dicodec.decode_files([path]).sum())
+def _decode_in_child(args):
+    path, threads = args
+    return int(dicodec.decode_files([path], threads=threads).sum())
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="fork is POSIX only")
-def test_decoding_works_in_forked_children_after_the_parent_decoded():
+@pytest.mark.parametrize("threads", [None, 2])
+def test_decoding_works_in_forked_children_after_the_parent_decoded(threads):
     """PyTorch's DataLoader forks workers after the parent has decoded: the child must not wait
-    on the parent's thread pool, which has no threads in the child."""
+    on the parent's thread pool (the default one, or the one kept for ``threads=2``), which
+    has no threads in the child."""
     import multiprocessing
 
-    expected = int(dicodec.decode_files([RLE_MULTIFRAME]).sum())
+    expected = int(dicodec.decode_files([RLE_MULTIFRAME], threads=threads).sum())
     with multiprocessing.get_context("fork").Pool(2) as pool:
-        result = pool.map_async(_decode_in_child, [str(RLE_MULTIFRAME)] * 4)
+        result = pool.map_async(_decode_in_child, [(str(RLE_MULTIFRAME), threads)] * 4)
         assert result.get(timeout=60) == [expected] * 4
