@@ -292,17 +292,16 @@ fn next_line_one_table<S: Sample, const N: usize, const PREDICTOR: u8>(
 /// guarantees.
 const RUN_BLOCK: usize = 4;
 
-/// Ra of sample `x` (at least `N`): kept in a register (`last`) for one component, where it is
-/// the chain from one sample to the next, and read back from the line for several, where it was
-/// written `N` samples earlier. (Keeping the last `N` in registers for several components
-/// costs more than it saves: after a run of variable length they must be shifted by selects.)
+/// The prediction of sample `x` (at least `N`) of a line decoded as one run of samples, from
+/// Rb and Rc above it and Ra, `N` samples back. Ra is `last` for one component, where it is the
+/// chain from one sample to the next and stays in a register, and is read back from the line
+/// for several, where it was written `N` samples earlier. (Keeping the last `N` in registers for
+/// several components costs more than it saves: after a run of variable length they must be
+/// shifted by selects.)
 #[inline(always)]
-fn left<S: Sample, const N: usize>(row: &[S::Unit], x: usize, last: u32) -> u32 {
-    if N == 1 {
-        last
-    } else {
-        S::get(row[x - N])
-    }
+fn prediction<S: Sample, const N: usize, const PREDICTOR: u8>(row: &[S::Unit], above: &[S::Unit], x: usize, last: u32) -> u32 {
+    let ra = if N == 1 { last } else { S::get(row[x - N]) };
+    predict::<S, PREDICTOR>(ra, S::get(above[x]), S::get(above[x - N]))
 }
 
 /// Decode sample `x` (at least `N`) from one difference with [`Lookup::decode_buffered`]; `ra`
@@ -316,7 +315,7 @@ fn single<S: Sample, const N: usize, const PREDICTOR: u8>(
     x: usize,
     ra: &mut u32,
 ) -> Result<()> {
-    *ra = predict::<S, PREDICTOR>(left::<S, N>(row, x, *ra), S::get(above[x]), S::get(above[x - N])).wrapping_add(table.decode_buffered(bits)?);
+    *ra = prediction::<S, N, PREDICTOR>(row, above, x, *ra).wrapping_add(table.decode_buffered(bits)?);
     row[x] = S::unit(*ra);
     Ok(())
 }
@@ -340,13 +339,13 @@ fn run<S: Sample, const N: usize, const PREDICTOR: u8>(
         return Ok(x + 1);
     };
     // Left unmasked: `S::unit` keeps the low bits, `predict` masks Ra where it must.
-    let first = predict::<S, PREDICTOR>(left::<S, N>(row, x, *ra), S::get(above[x]), S::get(above[x - N])).wrapping_add(d[0]);
+    let first = prediction::<S, N, PREDICTOR>(row, above, x, *ra).wrapping_add(d[0]);
     row[x] = S::unit(first);
-    let second = predict::<S, PREDICTOR>(left::<S, N>(row, x + 1, first), S::get(above[x + 1]), S::get(above[x + 1 - N])).wrapping_add(d[1]);
+    let second = prediction::<S, N, PREDICTOR>(row, above, x + 1, first).wrapping_add(d[1]);
     row[x + 1] = S::unit(second);
     *ra = if count == 1 { first } else { second };
     if S::FIELDS > 2 {
-        let third = predict::<S, PREDICTOR>(left::<S, N>(row, x + 2, second), S::get(above[x + 2]), S::get(above[x + 2 - N])).wrapping_add(d[2]);
+        let third = prediction::<S, N, PREDICTOR>(row, above, x + 2, second).wrapping_add(d[2]);
         row[x + 2] = S::unit(third);
         if count == 3 {
             *ra = third;
