@@ -228,6 +228,16 @@ def dicodec_pixels(threads: Optional[int] = None, role: str = DICODEC) -> Conten
     return Contender(_threads_label(threads), ("dicodec",), make, role=role)
 
 
+def dicodec_bytes(threads: Optional[int] = None, role: str = DICODEC) -> Contender:
+    """``dicodec.pixel_array(data)`` of files already in memory as ``bytes`` (``Inputs.encoded``)."""
+
+    def make(inputs: Inputs) -> Call:
+        pixel_array = dicodec_api("pixel_array")
+        return lambda: [pixel_array(data, threads=threads) for data in inputs.encoded]
+
+    return Contender(_threads_label(threads), ("dicodec",), make, role=role)
+
+
 def dicodec_frames() -> Contender:
     """``dicodec.pixel_array(path, index=i)`` for each frame index."""
 

@@ -30,6 +30,7 @@ SPEEDUP_TARGETS = (
     *((name, "imagecodecs.dicomrle_decode", 3.0) for name in ("codec/rle", "codec/rle-ct", "codec/rle-rgb")),
     *((f"codec/jpegll-ct-p{predictor}", "imagecodecs.jpeg8_decode", 2.0) for predictor in range(1, 8)),
     ("codec/jpegll-rgb", "imagecodecs.jpeg8_decode", 2.0),
+    ("codec/be", "numpy byteswap", 1.5),
 )
 TAG_ACCESS_TARGET_S = 20e-6
 

@@ -310,6 +310,26 @@ def _rle_codec_workload(dataset: str) -> Workload:
     )
 
 
+def _big_endian_workload() -> Workload:
+    """The big-endian multi-frame file already in memory, to a native array: the same bytes
+    numpy's ``byteswap`` reference starts from, so the ratio is the conversion's alone (the
+    ``file/be-mf`` row adds reading the file). Every contender allocates its output."""
+
+    def setup(corpus: Corpus) -> c.Inputs:
+        data = corpus.path("be-mf").read_bytes()
+        return c.Inputs(encoded=[data], source=lambda: np.array(corpus.truth("be-mf")))
+
+    def work(corpus: Corpus, inputs: c.Inputs) -> Work:
+        return Work(bytes=corpus.truth("be-mf").nbytes, files=1, items=1)
+
+    return Workload(
+        "codec/be", "codec only", "CT multi-frame, Explicit VR Big Endian, from the file's bytes in memory", "MB/s",
+        "file", setup, work,
+        (c.dicodec_bytes(threads=1), c.dicodec_bytes(role=c.VARIANT), c.byteswap(), c.memcpy()),
+        same_pixels, lambda corpus, inputs: corpus.truth("be-mf")[None], needs=(("be-mf", "native"),),
+    )
+
+
 @functools.lru_cache(maxsize=None)
 def _ct_codestreams(corpus: Corpus, predictor: int) -> Tuple[bytes, ...]:
     """The CT series' slices as JPEG Lossless codestreams with ``predictor``, made once a process."""
@@ -410,7 +430,8 @@ def all_workloads() -> List[Workload]:
         for encoding in ("native", "rle", "jpegll"):
             found.append(_file_workload(dataset, encoding, f"{what}, {_NAMES[encoding]}, all frames"))
     found.append(_file_workload("be-mf", "native", "CT multi-frame, Explicit VR Big Endian, all frames"))
-    found += [_rle_codec_workload("ct-mf"), _rle_codec_workload("ct"), _rle_codec_workload("us-mf"), _jpeg_codec_workload("ct-mf")]
+    found += [_rle_codec_workload("ct-mf"), _rle_codec_workload("ct"), _rle_codec_workload("us-mf"), _big_endian_workload()]
+    found.append(_jpeg_codec_workload("ct-mf"))
     found += [_jpeg_codec_workload("ct", predictor) for predictor in range(1, 8)] + [_jpeg_codec_workload("us-mf")]
     found += [_ingest_workload("native"), _ingest_workload("jpegll")]
     found += [_ingest_to_disk_workload("native"), _ingest_to_disk_workload("jpegll")]
