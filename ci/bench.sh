@@ -31,4 +31,5 @@ fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 python benchmarks/compare.py --quick --out "$out"
+python benchmarks/scaling.py --quick --out "$out"
 python -m pytest benchmarks/ --benchmark-disable -q
