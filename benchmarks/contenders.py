@@ -61,7 +61,7 @@ class Inputs:
     root: str = ""
     #: Frame indices to decode, for per-frame work.
     frames: Tuple[int, ...] = ()
-    #: Encoded frames (one fragment each), for codec-only work.
+    #: Encoded frames (one fragment each), for codec-only work; or whole files' bytes.
     encoded: List[bytes] = field(default_factory=list)
     #: (rows, columns, samples per pixel, bits allocated) of the encoded frames.
     geometry: Tuple[int, int, int, int] = (0, 0, 0, 0)

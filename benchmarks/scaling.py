@@ -1,11 +1,13 @@
-"""Thread scaling: every frame of the corpus' 200-frame CT with threads=1, 2, 4 … cores.
+"""Thread scaling: every frame of the corpus' multi-frame CT with threads=1, 2, 4 … cores.
 
     python benchmarks/scaling.py [--quick] [--threads 1 2 4 8 16] [--out DIR]
 
 For each multi-frame file that dicodec decodes frame by frame (RLE, JPEG Lossless, and the big
 endian native one: little-endian native data is a view and has nothing to spread), it times
-``dicodec.pixel_array(path, threads=N)`` for each N, the thread counts taking turns within every
-round so that the machine's other load falls on all of them alike, and reports the median,
+``dicodec.pixel_array(path, threads=N)`` for each N (200 frames; 12 with ``--quick``), the thread
+counts taking turns within every round so that the machine's other load falls on all of them
+alike, each timed call just after an untimed one with the same N (dicodec keeps the pool of the
+last thread count asked for, as a loop of batches would), and reports the median,
 the speed-up over one thread and the efficiency (speed-up / N). Then, in a process of its own
 for each (file, N), the rise of the peak resident memory while the file's bytes, already in
 memory, decode, as a share of the array returned: frames are decoded into that array in place,
@@ -37,8 +39,8 @@ import report
 FILES = (("ct-mf", "rle"), ("ct-mf", "jpegll"), ("be-mf", "native"))
 
 #: One decode in a fresh process: the file read into memory first (so that its own pages, mapped
-#: or read, are not counted against the decode), the threads started by a first frame, the peak
-#: RSS reset to the RSS of the moment (Linux: "5" to clear_refs), then every frame.
+#: or read, are not counted against the decode), the threads started by a first whole decode,
+#: the peak RSS reset to the RSS of the moment (Linux: "5" to clear_refs), then every frame.
 _MEASURE = textwrap.dedent(
     """
     import json, sys
@@ -49,7 +51,8 @@ _MEASURE = textwrap.dedent(
             return next(int(line.split()[1]) * 1024 for line in lines if line.startswith(field + ":"))
 
     data, threads = open(sys.argv[1], "rb").read(), int(sys.argv[2])
-    dicodec.pixel_array(data, index=0, threads=threads)
+    # Kept until the end, so that the measured decode cannot reuse its memory.
+    warm = dicodec.pixel_array(data, threads=threads)
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")
     before = status("VmRSS")
@@ -85,14 +88,13 @@ def default_threads(cores: int) -> List[int]:
 
 def time_decodes(path: str, threads: List[int], rounds: int) -> Dict[int, List[float]]:
     """Seconds per whole-file decode for each thread count, the counts taking turns in each
-    round (in reverse order every other round)."""
+    round (in reverse order every other round), each after an untimed call with its count."""
     import dicodec
 
-    for n in threads:  # start each pool, and the page cache, before timing
-        dicodec.pixel_array(path, threads=n)
     samples: Dict[int, List[float]] = {n: [] for n in threads}
     for r in range(rounds):
         for n in threads if r % 2 == 0 else threads[::-1]:
+            dicodec.pixel_array(path, threads=n)  # this count's pool, and the file's pages
             started = time.perf_counter()
             dicodec.pixel_array(path, threads=n)
             samples[n].append(time.perf_counter() - started)
@@ -104,8 +106,13 @@ def peak_share(path: str, threads: int) -> Optional[float]:
     where /proc does not say)."""
     if not sys.platform.startswith("linux"):
         return None
-    done = subprocess.run([sys.executable, "-c", _MEASURE, path, str(threads)],
-                          capture_output=True, text=True, check=True, timeout=600)
+    try:
+        done = subprocess.run([sys.executable, "-c", _MEASURE, path, str(threads)],
+                              capture_output=True, text=True, check=True, timeout=600)
+    except (subprocess.SubprocessError, OSError) as error:
+        detail = getattr(error, "stderr", None) or ""
+        print(f"no peak memory for threads={threads}: {error}\n{detail}", file=sys.stderr)
+        return None
     measured = json.loads(done.stdout)
     return measured["rise"] / measured["nbytes"]
 
@@ -122,14 +129,13 @@ def measure(corpus: corpora.Corpus, threads: List[int], rounds: int) -> List[Dic
         nbytes = corpus.truth(dataset).nbytes
         print(f"timing {dataset}/{encoding} ...", file=sys.stderr)
         samples = time_decodes(path, threads, rounds)
-        one = statistics.median(samples[threads[0]]) if threads[0] == 1 else None
+        one = statistics.median(samples[1])
         for n in threads:
             median = statistics.median(samples[n])
-            speedup = None if one is None else one / median
             rows.append({
                 "file": f"{dataset}/{encoding}", "threads": n, "oversubscribed": n > cores,
                 "median_s": median, "min_s": min(samples[n]), "rounds": rounds, "mb_per_s": nbytes / median / 1e6,
-                "speedup": speedup, "efficiency": None if speedup is None else speedup / n,
+                "speedup": one / median, "efficiency": one / median / n,
                 "peak_share": peak_share(path, n),
             })
     return rows
@@ -152,9 +158,9 @@ def table(rows: List[Dict[str, Any]]) -> str:
 
 def main(argv: List[str]) -> int:
     args = _arguments(argv)
-    threads = args.threads or default_threads(_usable_cores())
-    if threads[0] != 1:
-        threads = [1] + [n for n in threads if n != 1]  # speed-ups are over one thread
+    if args.threads and min(args.threads) < 1:
+        raise SystemExit("scaling.py: thread counts are 1 or more")
+    threads = sorted(set(args.threads or default_threads(_usable_cores())) | {1})  # speed-ups are over 1
     rounds = args.rounds or (3 if args.quick else 15)
     corpus = corpora.build(corpora.QUICK if args.quick else corpora.FULL, args.corpus,
                            log=lambda m: print(m, file=sys.stderr))

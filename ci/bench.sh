@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prove that the benchmark harness works: the quick comparison (a small corpus, short budgets,
-# no assertion on any timing) and the pytest-benchmark suites run once each as plain tests.
+# no assertion on any timing), the quick thread-scaling run, and the pytest-benchmark suites
+# run once each as plain tests.
 # Peers are optional: one that does not install is reported absent, and this still exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -25,9 +25,10 @@ FRAMES, SIDE = 200, 512
 #: How far the peak may rise above the array, as a share of it.
 SHARE = 0.10
 
-#: Run in a process of its own: the file's bytes in memory, one frame decoded to start the
-#: threads, the peak RSS reset to the RSS of the moment (Linux: "5" to clear_refs), then every
-#: frame on two threads; the rise of the peak is what the decode took.
+#: Run in a process of its own: the file's bytes in memory, a first whole decode on two threads
+#: to start them (kept, so that the measured decode cannot reuse its memory), the peak RSS reset
+#: to the RSS of the moment (Linux: "5" to clear_refs), then every frame again on two threads;
+#: the rise of the peak is what that decode took.
 _MEASURE = textwrap.dedent(
     """
     import json, sys
@@ -38,7 +39,7 @@ _MEASURE = textwrap.dedent(
             return next(int(line.split()[1]) * 1024 for line in lines if line.startswith(field + ":"))
 
     data = open(sys.argv[1], "rb").read()
-    dicodec.pixel_array(data, index=0, threads=2)
+    warm = dicodec.pixel_array(data, threads=2)
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")
     before = status("VmRSS")

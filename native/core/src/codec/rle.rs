@@ -605,6 +605,8 @@ fn beside_block(to: &mut [u8], from: &[u8], high: &[u8], keep: u8, fill: u8) {
 /// Pixels every run of [`fast_run_beside`] writes whatever its length (longer runs write
 /// `MAX_RUN`), and the block its loop works in. 32 was faster than 16 and no slower than 64.
 const BESIDE_BLOCK: usize = 32;
+// A run's blocks must cover `MAX_RUN` exactly: `chunks_exact` would drop a remainder.
+const _: () = assert!(MAX_RUN % BESIDE_BLOCK == 0);
 
 /// `to = low[0], high[0], low[1], high[1], …`
 #[inline(always)]
