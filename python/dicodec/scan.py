@@ -30,12 +30,9 @@ def _column(pa, kind: str, rows: int, nulls: int, validity: Optional[np.ndarray]
         offsets, data = arrays
         string = pa.string() if offsets.dtype == np.int32 else pa.large_string()
         return pa.Array.from_buffers(string, rows, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], nulls)
-    if kind == "int":
-        return pa.Array.from_buffers(pa.int64(), rows, [bitmap, pa.py_buffer(arrays[0])], nulls)
-    if kind == "float":
-        return pa.Array.from_buffers(pa.float64(), rows, [bitmap, pa.py_buffer(arrays[0])], nulls)
-    if kind == "date":
-        return pa.Array.from_buffers(pa.date32(), rows, [bitmap, pa.py_buffer(arrays[0])], nulls)
+    plain = {"int": pa.int64, "float": pa.float64, "date": pa.date32}.get(kind)
+    if plain is not None:
+        return pa.Array.from_buffers(plain(), rows, [bitmap, pa.py_buffer(arrays[0])], nulls)
     if kind == "float_list":
         offsets, values = arrays
         child = pa.Array.from_buffers(pa.float64(), len(values), [None, pa.py_buffer(values)])

@@ -207,7 +207,7 @@ pub fn scan_files(files: &[PathBuf], columns: &[Column], force: bool) -> Vec<(St
     let scan_task = |task: &[PathBuf]| {
         let directory = if task.len() >= MIN_FILES_PER_DIRECTORY { Directory::open(&task[0]) } else { None };
         let mut chunk = empty_buffers(columns, task.len());
-        let mut reader = RowReader { columns, force, lookups: &lookups, found: Vec::new(), charset: None };
+        let mut reader = RowReader { columns, force, lookups: &lookups, found: vec![None; columns.len()], charset: None };
         for path in task {
             reader.scan_file(path, directory.as_ref(), &mut chunk);
         }
@@ -388,9 +388,8 @@ impl RowReader<'_> {
                 kind_column.push_text(None);
                 syntax_column.push_text(Some(&file.transfer_syntax));
                 let elements = file.index.dataset(&file.index.root);
-                self.found.resize(self.columns.len(), None);
                 self.lookups.locate(elements, &mut self.found);
-                let charset = charset_of(&mut self.charset, &file, elements);
+                let charset = charset_of(&mut self.charset, &file);
                 for (column, &found) in self.columns.iter().zip(&self.found) {
                     push_cell(&mut cells, column.kind, found.map(|i| (&file, &elements[i], charset)));
                 }
@@ -405,13 +404,13 @@ impl RowReader<'_> {
             }
         }
     }
-
 }
 
-/// The character set of a file whose top-level elements are `elements`, through `cache`: the
-/// last value met and what it means.
-fn charset_of<'c>(cache: &'c mut Option<(Vec<u8>, CharacterSet)>, file: &DicomFile, elements: &[Element]) -> &'c CharacterSet {
-    let value = elements.binary_search_by_key(&Tag::SPECIFIC_CHARACTER_SET, |e| e.tag).map_or(&[][..], |i| file.value_bytes(&elements[i]));
+/// The character set of `file`'s top-level data set, through `cache`: the last value met and
+/// what it means.
+fn charset_of<'c>(cache: &'c mut Option<(Vec<u8>, CharacterSet)>, file: &DicomFile) -> &'c CharacterSet {
+    let index = &file.index;
+    let value = index.find(&index.root, Tag::SPECIFIC_CHARACTER_SET).map_or(&[][..], |i| file.value_bytes(&index.elements[i as usize]));
     if cache.as_ref().is_some_and(|(seen, _)| seen.as_slice() != value) {
         *cache = None;
     }
