@@ -43,7 +43,7 @@ def machine() -> Dict[str, Any]:
     info: Dict[str, Any] = {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cores_usable": usable_cores(),
         "platform": platform.platform(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
     }
@@ -52,6 +52,11 @@ def machine() -> Dict[str, Any]:
     except (ValueError, OSError, AttributeError):
         pass
     return info
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def load_average() -> Optional[List[float]]:

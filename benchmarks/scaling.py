@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -74,10 +73,6 @@ def _arguments(argv: List[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def default_threads(cores: int) -> List[int]:
     """1, 2, 4 … below ``cores``, and ``cores`` itself."""
     counts = [1]
@@ -119,7 +114,7 @@ def peak_share(path: str, threads: int) -> Optional[float]:
 
 def measure(corpus: corpora.Corpus, threads: List[int], rounds: int) -> List[Dict[str, Any]]:
     """One row per (file, thread count)."""
-    cores = _usable_cores()
+    cores = report.usable_cores()
     rows = []
     for dataset, encoding in FILES:
         if not corpus.has(dataset, encoding):
@@ -143,16 +138,13 @@ def measure(corpus: corpora.Corpus, threads: List[int], rounds: int) -> List[Dic
 
 def table(rows: List[Dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
-    def maybe(value: Optional[float], form: str) -> str:
-        return "" if value is None else format(value, form)
-
     lines = ["| file | threads | median | MB/s | × 1 thread | efficiency | peak RSS rise / array |",
              "|---|--:|--:|--:|--:|--:|--:|"]
     for row in rows:
         threads = f"{row['threads']}" + (" (more than the cores)" if row["oversubscribed"] else "")
         lines.append(f"| {row['file']} | {threads} | {row['median_s'] * 1e3:.2f} ms | {row['mb_per_s']:,.0f} | "
-                     f"{maybe(row['speedup'], '.2f')} | {maybe(row['efficiency'], '.0%')} | "
-                     f"{maybe(row['peak_share'], '.3f')} |")
+                     f"{row['speedup']:.2f} | {row['efficiency']:.0%} | "
+                     f"{'' if row['peak_share'] is None else format(row['peak_share'], '.3f')} |")
     return "\n".join(lines)
 
 
@@ -160,7 +152,7 @@ def main(argv: List[str]) -> int:
     args = _arguments(argv)
     if args.threads and min(args.threads) < 1:
         raise SystemExit("scaling.py: thread counts are 1 or more")
-    threads = sorted(set(args.threads or default_threads(_usable_cores())) | {1})  # speed-ups are over 1
+    threads = sorted(set(args.threads or default_threads(report.usable_cores())) | {1})  # speed-ups are over 1
     rounds = args.rounds or (3 if args.quick else 15)
     corpus = corpora.build(corpora.QUICK if args.quick else corpora.FULL, args.corpus,
                            log=lambda m: print(m, file=sys.stderr))
