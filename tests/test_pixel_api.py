@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import threading
 import time
 
@@ -115,6 +116,37 @@ def test_decode_files_names_the_broken_file(tmp_path):
     with pytest.raises(dicodec.DicomError) as info:
         dicodec.decode_files([RLE_MULTIFRAME, broken])
     assert info.value.path == str(broken)
+
+
+def _with_damaged_sequence(path, tmp_path):
+    """A copy of ``path`` with a Per-frame Functional Groups Sequence of defined length, just
+    before its pixel data, whose one item holds bytes that are no element."""
+    data = path.read_bytes()
+    at = dicodec.dcmread(path)[0x7FE00010].offset
+    item = struct.pack("<HHI", 0xFFFE, 0xE000, 8) + b"\x01\x02XXjunk"
+    sequence = struct.pack("<HH", 0x5200, 0x9230) + b"SQ\0\0" + struct.pack("<I", len(item)) + item
+    damaged = tmp_path / "damaged.dcm"
+    damaged.write_bytes(data[:at] + sequence + data[at:])
+    return damaged
+
+
+def test_pixels_by_path_do_not_read_sequences(tmp_path):
+    # The pixel paths index only the top-level data set: the items of an enhanced multi-frame
+    # file's per-frame sequence, thousands in a large one, are stepped over, damaged or not.
+    damaged = _with_damaged_sequence(RLE_MULTIFRAME, tmp_path)
+    with pytest.raises(dicodec.InvalidDicomError):
+        dicodec.dcmread(damaged)
+    whole = dicodec.pixel_array(RLE_MULTIFRAME)
+    np.testing.assert_array_equal(dicodec.pixel_array(damaged), whole)
+    np.testing.assert_array_equal(dicodec.pixel_array(damaged, index=3), whole[3])
+    np.testing.assert_array_equal(dicodec.decode_files([damaged], frames=[5])[0], whole[5])
+    # The data set such a read makes says so if anything asks for the items it skipped.
+    from dicodec import _native
+    from dicodec.dataset import FileDataset
+
+    skipped = FileDataset(_native.open(str(damaged), header_first=False, skip_sequences=True))
+    with pytest.raises(dicodec.DicomError, match="not read"):
+        skipped.PerFrameFunctionalGroupsSequence
 
 
 def test_threads_give_identical_results():

@@ -83,6 +83,7 @@ def open(
     force: bool = False,
     mmap: bool = True,
     header_first: bool = True,
+    skip_sequences: bool = False,
 ) -> NativeFile: ...
 def parse_bytes(
     data: Union[bytes, bytearray, memoryview],

@@ -127,8 +127,9 @@ def _as_dataset(src: PixelSource) -> "Dataset":
         return src
     if isinstance(src, (bytes, bytearray, memoryview)):
         return dcmread(src)
-    # A path given for its pixels: index the whole file at once, not the header first.
-    return FileDataset(_native.open(os.fspath(src), header_first=False))
+    # A path given for its pixels: index the whole file at once, not the header first, and
+    # only its top level (the data set is never shown: no per-frame items to index).
+    return FileDataset(_native.open(os.fspath(src), header_first=False, skip_sequences=True))
 
 
 def pixel_array(
@@ -147,6 +148,9 @@ def pixel_array(
     cores); ``as_rgb=False`` keeps YBR values as stored. ``max_bytes`` caps the decoded size
     the header may claim (default :data:`DEFAULT_MAX_PIXEL_BYTES`): beyond it a
     :class:`~dicodec.LimitExceededError` is raised before anything is allocated.
+
+    A path is read for its pixels alone: only its top-level data set is indexed, and sequences
+    of defined length (an enhanced multi-frame file's per-frame items) are stepped over unread.
     """
     pixels = _Pixels(_as_dataset(src), max_bytes)
     if index is not None:

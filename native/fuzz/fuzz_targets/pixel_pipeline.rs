@@ -10,7 +10,8 @@ use libfuzzer_sys::fuzz_target;
 const MAX_PIXEL_BYTES: usize = 16 << 20;
 
 fuzz_target!(|data: &[u8]| {
-    let options = ParseOptions { force: true, ..ParseOptions::default() };
+    // As the pixel paths scan: the top-level data set only.
+    let options = ParseOptions { force: true, skip_sequences: true, ..ParseOptions::default() };
     let Ok(file) = DicomFile::parse(Buffer::Owned(data.to_vec()), &options) else { return };
     let Ok(info) = PixelInfo::from_dataset(&file, &file.index.root.clone(), MAX_PIXEL_BYTES) else { return };
     let frames: Vec<usize> = (0..info.frames).collect();

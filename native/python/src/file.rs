@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use dicodec_core::charset::CharacterSet;
 use dicodec_core::parse::{Buffer, Children, LazyFile};
 use dicodec_core::{pixel, value};
-use dicodec_core::{dictionary, DicomFile, Element, ParseOptions, Tag, Vr};
+use dicodec_core::{dictionary, DicomFile, Element, Error, ParseOptions, Tag, Vr};
 use numpy::ndarray::ArrayView1;
 use numpy::PyArray1;
 use pyo3::exceptions::PyIndexError;
@@ -47,13 +47,14 @@ fn options(stop_before_pixels: bool, stop_at: Option<u32>, force: bool) -> Parse
 }
 
 /// Scan the file at `path` with the GIL released: its header now, the rest (memory-mapped
-/// unless `mmap` is false) when first needed.
+/// unless `mmap` is false) when first needed. `skip_sequences` steps over sequences of defined
+/// length (see `ParseOptions::skip_sequences`): for the pixel paths, which never show the data set.
 #[pyfunction]
-#[pyo3(signature = (path, stop_before_pixels = false, stop_at = None, force = false, mmap = true, header_first = true))]
+#[pyo3(signature = (path, stop_before_pixels = false, stop_at = None, force = false, mmap = true, header_first = true, skip_sequences = false))]
 // The flags are Python keyword arguments, each with its default.
-#[allow(clippy::fn_params_excessive_bools)]
-pub fn open(py: Python<'_>, path: PathBuf, stop_before_pixels: bool, stop_at: Option<u32>, force: bool, mmap: bool, header_first: bool) -> PyResult<NativeFile> {
-    let options = options(stop_before_pixels, stop_at, force);
+#[allow(clippy::fn_params_excessive_bools, clippy::too_many_arguments)]
+pub fn open(py: Python<'_>, path: PathBuf, stop_before_pixels: bool, stop_at: Option<u32>, force: bool, mmap: bool, header_first: bool, skip_sequences: bool) -> PyResult<NativeFile> {
+    let options = ParseOptions { skip_sequences, ..options(stop_before_pixels, stop_at, force) };
     let scanned = py.detach(|| if header_first { LazyFile::open(&path, &options, mmap) } else { LazyFile::open_whole(&path, &options, mmap) });
     let path = path.to_string_lossy().into_owned();
     match scanned {
@@ -219,8 +220,13 @@ impl NativeFile {
     }
 
     /// The items of a sequence: (element start, element end, item offset) each.
-    fn items(&self, index: usize) -> PyResult<Vec<(u32, u32, usize)>> {
-        let Children::Items(range) = &self.element(index)?.children else { return Ok(Vec::new()) };
+    fn items(&self, py: Python<'_>, index: usize) -> PyResult<Vec<(u32, u32, usize)>> {
+        let element = self.element(index)?;
+        if element.children == Children::Unread {
+            let error = Error::unsupported("the items of this sequence were not read: the file was opened for its pixel data only", Some(element.tag), element.header_offset);
+            return Err(to_py_err(py, &error, self.path_str()));
+        }
+        let Children::Items(range) = &element.children else { return Ok(Vec::new()) };
         let items = &self.file().index.items[range.start as usize..range.end as usize];
         Ok(items.iter().map(|item| (item.elements.start, item.elements.end, item.offset)).collect())
     }

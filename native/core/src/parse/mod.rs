@@ -39,6 +39,12 @@ pub struct ParseOptions {
     pub max_depth: u32,
     /// A deflated data set may not inflate to more than this many bytes.
     pub max_inflated_bytes: usize,
+    /// Step over sequences of defined length without reading their items (they become
+    /// [`Children::Unread`]): for callers that need only the top-level data set, such as the
+    /// pixel paths, which then do not index the thousands of per-frame items of an enhanced
+    /// multi-frame file on every open. Sequences of undefined length are read as usual: only
+    /// walking their items finds where they end.
+    pub skip_sequences: bool,
 }
 
 impl Default for ParseOptions {
@@ -49,6 +55,7 @@ impl Default for ParseOptions {
             force: false,
             max_depth: 64,
             max_inflated_bytes: 4 << 30,
+            skip_sequences: false,
         }
     }
 }
@@ -92,6 +99,9 @@ pub enum Children {
     /// step over the frames before the last, the last frame's fragments only
     /// (`pixel::encapsulated_items` lists them all).
     Fragments(Range<u32>),
+    /// A sequence of defined length stepped over by a scan with
+    /// [`ParseOptions::skip_sequences`]: its items were not read.
+    Unread,
 }
 
 /// One data element as found in the stream.

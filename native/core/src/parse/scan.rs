@@ -634,7 +634,9 @@ impl<'a> Scanner<'a> {
         if len % 2 == 1 {
             self.warn(format!("odd value length {length}"), Some(tag), pos);
         }
-        if vr == Vr::SQ {
+        if vr == Vr::SQ && self.options.skip_sequences {
+            element.children = Children::Unread;
+        } else if vr == Vr::SQ {
             self.check_depth(tag, pos, depth)?;
             let (items, _) = self.scan_sequence(value_offset, value_offset + len, Some(value_offset + len), element.encoding, depth + 1)?;
             element.children = Children::Items(items);

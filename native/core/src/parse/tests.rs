@@ -153,6 +153,31 @@ fn nested_sequences_of_both_lengths() {
 }
 
 #[test]
+fn skip_sequences_steps_over_defined_lengths_only() {
+    let inner = explicit(0x0010_0020, b"LO", b"ID");
+    // A defined-length sequence whose item holds bytes that are no element at all.
+    let garbage_item = implicit(0xFFFE_E000, 8, b"\x01\x02XXjunk");
+    let nested_defined = explicit(0x0008_1140, b"SQ", &implicit(0xFFFE_E000, inner.len() as u32, &inner));
+    let mut data = explicit(0x0008_1115, b"SQ", &garbage_item);
+    data.extend(undefined_sequence(0x0008_1120, b"SQ", &[nested_defined]));
+    data.extend(explicit(0x0028_0010, b"US", &512u16.to_le_bytes()));
+    let bytes = part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &data);
+    assert_eq!(parse(bytes.clone()).err().map(|e| e.kind), Some(ErrorKind::Invalid));
+
+    let file = parse_with(bytes, &ParseOptions { skip_sequences: true, ..ParseOptions::default() }).unwrap();
+    let elements = root(&file);
+    let tags: Vec<u32> = elements.iter().map(|e| e.tag.0).collect();
+    assert_eq!(tags, [0x0008_1115, 0x0008_1120, 0x0028_0010]);
+    assert_eq!((elements[0].children.clone(), elements[0].value_len), (Children::Unread, garbage_item.len()));
+    // Only walking the items of an undefined-length sequence finds its end: it is read, and
+    // the defined-length sequence inside it stepped over.
+    let undefined = items(&file, &elements[1]);
+    assert_eq!(undefined.len(), 1);
+    assert_eq!(file.index.dataset(&undefined[0].elements)[0].children, Children::Unread);
+    assert_eq!(file.value_bytes(&elements[2]), &512u16.to_le_bytes());
+}
+
+#[test]
 fn un_of_undefined_length_is_an_implicit_sequence() {
     let inner = implicit(0x0010_0020, 2, b"ID");
     let data = undefined_sequence(0x0009_1010, b"UN", &[inner]);

@@ -78,7 +78,8 @@ pub struct BatchError {
 }
 
 fn open(path: &Path, mmap: bool) -> Result<DicomFile> {
-    let options = ParseOptions::default();
+    // The pixels need only the top-level data set.
+    let options = ParseOptions { skip_sequences: true, ..ParseOptions::default() };
     if mmap {
         DicomFile::open(path, &options)
     } else {
