@@ -519,7 +519,7 @@ impl<'a> Scanner<'a> {
     fn plain_vr(pos: usize, header: &Header, end: usize) -> Option<Vr> {
         let vr = header.vr.filter(|&vr| vr != Vr::UN && vr != Vr::SQ)?;
         let value_len = header.length as usize;
-        (value_len % 2 == 0 && value_len <= end.saturating_sub(pos + header.size)).then_some(vr)
+        (value_len.is_multiple_of(2) && value_len <= end.saturating_sub(pos + header.size)).then_some(vr)
     }
 
     /// The element whose header is at `pos`, one that [`Scanner::plain_vr`] found to be `vr`.
@@ -733,7 +733,7 @@ impl<'a> Scanner<'a> {
             let last = if extended.encoding.big_endian { u64::from_be_bytes(last) } else { u64::from_le_bytes(last) };
             usize::try_from(last).ok()?
         } else {
-            (length >= 8 && length % 4 == 0).then_some(())?;
+            (length >= 8 && length.is_multiple_of(4)).then_some(())?;
             self.u32_at(first_item - 4, big_endian)? as usize
         };
         let last_frame = first_item.checked_add(last_offset).filter(|&p| p > first_item && p.checked_add(8).is_some_and(|e| e <= end))?;

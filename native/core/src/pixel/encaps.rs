@@ -45,7 +45,7 @@ impl FrameTable {
             Some(("Extended Offset Table", offsets))
         } else {
             let table_bytes = file.fragment_bytes(*table);
-            if table_bytes.len() % 4 != 0 {
+            if !table_bytes.len().is_multiple_of(4) {
                 return Err(bad(format!("the Basic Offset Table is {} bytes long, not a multiple of 4", table_bytes.len())));
             }
             let offsets = binary_values::<u32>(table_bytes, big_endian);

@@ -112,7 +112,7 @@ pub(super) fn decode_frame(file: &DicomFile, info: &PixelInfo, element: &Element
 fn unpack_bits(data: &[u8], first_bit: usize, out: &mut [u8]) -> Option<()> {
     let last_byte = (first_bit + out.len()).div_ceil(8);
     let data = data.get(..last_byte)?;
-    if first_bit % 8 == 0 {
+    if first_bit.is_multiple_of(8) {
         let bytes = &data[first_bit / 8..];
         for (chunk, &byte) in out.chunks_mut(8).zip(bytes) {
             for (bit, value) in chunk.iter_mut().enumerate() {

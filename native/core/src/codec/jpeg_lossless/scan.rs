@@ -368,7 +368,7 @@ impl Restarts {
         if interval == 0 || interval >= job.width * job.height {
             return Ok(Restarts { lines: 0, next: 0 });
         }
-        if interval % job.width != 0 {
+        if !interval.is_multiple_of(job.width) {
             // H.1.1 asks for whole lines; a restart mid-line has no defined first-line rule.
             return Err(Error::unsupported(
                 format!("restart interval of {interval} samples is not a whole number of {}-sample lines", job.width),
@@ -386,7 +386,7 @@ impl Restarts {
         if y == 0 {
             return Ok(true);
         }
-        if self.lines == 0 || y % self.lines != 0 {
+        if self.lines == 0 || !y.is_multiple_of(self.lines) {
             return Ok(false);
         }
         reader.restart(self.next)?;
