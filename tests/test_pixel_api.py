@@ -257,6 +257,37 @@ def test_codec_level_jpeg_lossless_rejects_garbage():
         dicodec.codecs.jpeg_parameters(b"not a jpeg")
 
 
+def _first_frame(rows):
+    from pydicom.encaps import generate_frames
+
+    ds = pydicom.dcmread(DATA / rows[0]["path"])
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    return ds, next(generate_frames(ds.PixelData, number_of_frames=frames))
+
+
+@pytest.mark.skipif(not RLE_ROWS or not JPEG_ROWS, reason="needs RLE and JPEG Lossless files in the reference data")
+def test_codec_level_out_is_filled_or_refused():
+    ds, frame = _first_frame(RLE_ROWS)
+    geometry = (ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.BitsAllocated)
+    decodes = {
+        "rle": (lambda out=None: dicodec.codecs.decode_rle(frame, *geometry, out=out)),
+        "jpeg": (lambda out=None, jpeg=_first_frame(JPEG_ROWS)[1]: dicodec.codecs.decode_jpeg_lossless(jpeg, out=out)),
+    }
+    for name, decode in decodes.items():
+        expected = decode()
+        out = np.full_like(expected, 0xAB)
+        assert decode(out=out) is out, name
+        np.testing.assert_array_equal(out, expected)
+        wrongs = [np.empty(expected.shape, np.uint64), np.empty(expected.shape + (1,), expected.dtype), expected[:-1]]
+        if expected.dtype.itemsize > 1:
+            wrongs.append(np.empty(expected.shape, expected.dtype.newbyteorder(">")))
+        for wrong in wrongs:
+            with pytest.raises(ValueError, match="but the frame needs"):
+                decode(out=wrong)
+        with pytest.raises(TypeError):
+            decode(out=bytearray(expected.nbytes))
+
+
 def _decode_in_child(args):
     path, threads = args
     return int(dicodec.decode_files([path], threads=threads).sum())
