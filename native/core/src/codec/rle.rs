@@ -586,16 +586,16 @@ fn fast_runs_beside(segment: &[u8], high: &[u8], out: &mut [u8]) -> (usize, usiz
 /// [`fast_runs_beside`] for processors without AVX2, in blocks the compiler vectorises.
 fn fast_runs_beside_by_blocks(segment: &[u8], high: &[u8], out: &mut [u8]) -> (usize, usize) {
     let (mut pos, mut p) = (0, 0);
-    while let Some(next) = fast_run_beside(segment, high, out, pos, p, beside_block) {
+    while let Some(next) = fast_run_beside::<true>(segment, high, out, pos, p, beside_block) {
         (pos, p) = next;
     }
     (pos, p)
 }
 
 /// [`fast_run`] for [`expand_beside`]: the run's bytes go to the even bytes of `out` from pixel
-/// `p`, the high bytes of the same pixels to the odd ones.
+/// `p`, the high bytes of the same pixels to the odd ones. `HIDE_FIRST`: see below.
 #[inline(always)]
-fn fast_run_beside(
+fn fast_run_beside<const HIDE_FIRST: bool>(
     segment: &[u8],
     high: &[u8],
     out: &mut [u8],
@@ -618,10 +618,12 @@ fn fast_run_beside(
         .zip(high.chunks_exact(BESIDE_BLOCK));
     let ((to, from), high) = blocks.next()?;
     // The first byte of the blend is `window[1]` whatever the run: seeing that, the compiler
-    // built the first block's vector byte by byte from scalar loads. With where the block
-    // comes from hidden from it, the first block is plain vector code: CT 1.1x.
+    // built the first block's vector of `beside_block` byte by byte from scalar loads. With where
+    // the block comes from hidden from it, the first block is plain vector code: CT 1.1x. The
+    // AVX2 zip loads its vector as such, and runs 1.08x faster without the detour.
     let fill = window[1] & !run.keep;
-    let from: &[u8; BESIDE_BLOCK] = std::hint::black_box(from.try_into().ok()?);
+    let from: &[u8; BESIDE_BLOCK] = from.try_into().ok()?;
+    let from = if HIDE_FIRST { std::hint::black_box(from) } else { from };
     block(to, from, high, run.keep, fill);
     if n > BESIDE_BLOCK {
         for ((to, from), high) in blocks {
@@ -663,8 +665,11 @@ mod zip_avx2 {
     /// [`super::fast_runs_beside`] on a processor with AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) fn fast_runs_beside(segment: &[u8], high: &[u8], out: &mut [u8]) -> (usize, usize) {
+        // Two bytes out for every high byte, stated once: the compiler then drops most of the
+        // check of each run's output range (the loop 1.03-1.04x).
+        let Some(out) = out.get_mut(..2 * high.len()) else { return (0, 0) };
         let (mut pos, mut p) = (0, 0);
-        while let Some(next) = super::fast_run_beside(segment, high, out, pos, p, |to, from, high, keep, fill| {
+        while let Some(next) = super::fast_run_beside::<false>(segment, high, out, pos, p, |to, from, high, keep, fill| {
             zip_block(to, from, high, keep, fill);
         }) {
             (pos, p) = next;
