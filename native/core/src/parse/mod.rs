@@ -208,20 +208,36 @@ static HEADER_READ_HINT: AtomicUsize = AtomicUsize::new(4 * HEADER_READ_STEP);
 /// Up to `limit` bytes from the file's current position: fewer only at its end. One `read`
 /// call when the file has them (`read_to_end` would split a first read above 8 KiB in two),
 /// and one more to see the end of a shorter file.
+///
+/// On Unix the bytes are read into the vector's spare capacity, not into zeros written first
+/// only to be overwritten (a memset of the whole header per file).
 fn read_up_to(file: &mut std::fs::File, limit: usize) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut bytes = vec![0; limit];
-    let mut filled = 0;
-    while filled < limit {
-        match file.read(&mut bytes[filled..]) {
+    let mut bytes = Vec::with_capacity(limit);
+    while bytes.len() < limit {
+        match read_into_spare(file, &mut bytes) {
             Ok(0) => break,
-            Ok(n) => filled += n,
+            Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    bytes.truncate(filled);
     Ok(bytes)
+}
+
+/// One `read` of the file into `bytes`' spare capacity, which it then holds: the bytes read.
+#[cfg(unix)]
+fn read_into_spare(file: &std::fs::File, bytes: &mut Vec<u8>) -> std::io::Result<usize> {
+    Ok(rustix::io::read(file, rustix::buffer::spare_capacity(bytes))?)
+}
+
+#[cfg(not(unix))]
+fn read_into_spare(mut file: &std::fs::File, bytes: &mut Vec<u8>) -> std::io::Result<usize> {
+    use std::io::Read;
+    let filled = bytes.len();
+    bytes.resize(bytes.capacity(), 0);
+    let read = file.read(&mut bytes[filled..]);
+    bytes.truncate(filled + *read.as_ref().unwrap_or(&0));
+    read
 }
 
 /// A scanned DICOM stream: its bytes and the index over them.
