@@ -196,6 +196,10 @@ struct Header {
     size: usize,
 }
 
+/// Elements room is made for ahead, in the index and in `pending`: a CT or MR header has 150 to
+/// 250. Growing the index instead, data set by data set, took 4% of a header read in reallocations.
+const ELEMENTS_AHEAD: usize = 256;
+
 struct Scanner<'a> {
     /// The bytes of `source`, taken out of it once.
     data: &'a [u8],
@@ -220,11 +224,11 @@ impl<'a> Scanner<'a> {
             data: source,
             source,
             options,
-            index: Index::default(),
+            index: Index { elements: Vec::with_capacity(ELEMENTS_AHEAD), ..Index::default() },
             warnings: Vec::new(),
             stopped_early: false,
             saw_us_or_ss: false,
-            pending: Vec::with_capacity(256),
+            pending: Vec::with_capacity(ELEMENTS_AHEAD),
             pending_items: Vec::new(),
         }
     }
@@ -318,8 +322,8 @@ impl<'a> Scanner<'a> {
         }
         let start = self.index.elements.len() as u32;
         if base == 0 {
-            // The top-level data set, the bulk of the elements: moved in one copy, into room
-            // sized for it (the index is not sized ahead, so that it needs no shrinking after).
+            // The top-level data set, the bulk of the elements: moved in one copy, into the room
+            // made ahead when it fits.
             self.index.elements.append(&mut self.pending);
         } else {
             self.index.elements.extend(self.pending.drain(base..));
