@@ -1037,6 +1037,24 @@ mod tests {
         assert_eq!(e.excess, 0);
     }
 
+    /// `count` planes of `len` bytes that PackBits into runs of every kind: long repeats in the
+    /// planes `high` picks (high bytes), noise broken by short repeats in the others.
+    fn test_planes(count: usize, len: usize, high: impl Fn(usize) -> bool) -> Vec<Vec<u8>> {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        (0..count)
+            .map(|k| {
+                (0..len)
+                    .map(|p| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        if high(k) { (p / (37 + k)) as u8 } else if p % 5 < 2 { 7 } else { (state >> 56) as u8 }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// A PackBits segment of `plane` (G.3.1) with runs of every kind and length, by a simple
     /// encoder of the test's own: literal runs up to 128, replicate runs where bytes repeat.
     fn pack(plane: &[u8]) -> Vec<u8> {
@@ -1066,19 +1084,7 @@ mod tests {
         let pixels = rows * columns;
         for (samples, bits) in [(1, 16), (3, 8), (3, 16), (1, 32)] {
             let bps = bits / 8;
-            let mut state = 0x9E37_79B9_7F4A_7C15u64;
-            let planes: Vec<Vec<u8>> = (0..samples * bps)
-                .map(|k| {
-                    (0..pixels)
-                        .map(|p| {
-                            state ^= state << 13;
-                            state ^= state >> 7;
-                            state ^= state << 17;
-                            if k % bps == 0 { (p / (37 + k)) as u8 } else if p % 5 < 2 { 7 } else { (state >> 56) as u8 }
-                        })
-                        .collect()
-                })
-                .collect();
+            let planes = test_planes(samples * bps, pixels, |k| k % bps == 0);
             let segments: Vec<Vec<u8>> = planes.iter().map(|plane| pack(plane)).collect();
             let src = frame(&segments.iter().map(Vec::as_slice).collect::<Vec<_>>());
             let mut out = vec![0u8; pixels * samples * bps];
@@ -1096,23 +1102,6 @@ mod tests {
         }
     }
 
-    /// Planes of `len` bytes that PackBits into runs of every kind: long repeats in the first,
-    /// noise broken by short repeats in the others.
-    fn test_planes(count: usize, len: usize) -> Vec<Vec<u8>> {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        (0..count)
-            .map(|k| {
-                (0..len)
-                    .map(|p| {
-                        state ^= state << 13;
-                        state ^= state >> 7;
-                        state ^= state << 17;
-                        if k == 0 { (p / 41) as u8 } else if p % 7 < 2 { 3 } else { (state >> 56) as u8 }
-                    })
-                    .collect()
-            })
-            .collect()
-    }
 
     /// `segment` with a no-op header (128) before every third run, two before every tenth.
     fn with_no_ops(segment: &[u8]) -> Vec<u8> {
@@ -1133,7 +1122,7 @@ mod tests {
         // frames full of them decode like the frames without.
         let (rows, columns) = (97, 203);
         for (samples, bits) in [(1, 8), (1, 16), (3, 8), (3, 16)] {
-            let planes = test_planes(samples * bits / 8, rows * columns);
+            let planes = test_planes(samples * bits / 8, rows * columns, |k| k == 0);
             let segments: Vec<Vec<u8>> = planes.iter().map(|plane| pack(plane)).collect();
             let noisy: Vec<Vec<u8>> = segments.iter().map(|segment| with_no_ops(segment)).collect();
             assert!(noisy.iter().zip(&segments).all(|(noisy, plain)| noisy.len() > plain.len()));
@@ -1157,7 +1146,7 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             for len in [0, 1, 128, 129, 300, 4096, 20_011] {
-                let planes = test_planes(2, len);
+                let planes = test_planes(2, len, |k| k == 0);
                 for (plane, low) in [(1, pack(&planes[1])), (1, with_no_ops(&pack(&planes[1]))), (0, pack(&planes[0]))] {
                     let (mut by_avx2, mut by_blocks) = (vec![0u8; 2 * len], vec![0xFFu8; 2 * len]);
                     // SAFETY: the processor has AVX2, checked above.
