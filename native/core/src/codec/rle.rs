@@ -1037,7 +1037,7 @@ mod tests {
         assert_eq!(e.excess, 0);
     }
 
-    /// `count` planes of `len` bytes that PackBits into runs of every kind: long repeats in the
+    /// `count` planes of `len` bytes that encode into runs of every kind: long repeats in the
     /// planes `high` picks (high bytes), noise broken by short repeats in the others.
     fn test_planes(count: usize, len: usize, high: impl Fn(usize) -> bool) -> Vec<Vec<u8>> {
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
