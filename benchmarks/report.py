@@ -93,6 +93,10 @@ def versions() -> Dict[str, Dict[str, Optional[str]]]:
 
 
 def _git_commit() -> Optional[str]:
+    """``git describe`` of the checkout, or ``DICODEC_COMMIT`` where the checkout's history is
+    not the build's (a copy of the tree run on another machine)."""
+    if os.environ.get("DICODEC_COMMIT"):
+        return os.environ["DICODEC_COMMIT"]
     try:
         done = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
                               cwd=Path(__file__).resolve().parent, timeout=10)
