@@ -24,7 +24,7 @@ const SEQUENCE_DELIMITER_BE: [u8; 8] = [0xFF, 0xFE, 0xE0, 0xDD, 0, 0, 0, 0];
 
 pub(super) fn scan(data: Buffer, options: &ParseOptions) -> Result<DicomFile> {
     let start = preamble::find_start(&data, options.force)?;
-    let mut scanner = Scanner::new(&data, options);
+    let mut scanner = Scanner::new(&data, options, Scanner::fresh_index());
     let meta = scanner.scan_meta(start.offset)?;
     let meta_end = meta.end_offset;
     let meta_range = meta.range;
@@ -48,8 +48,7 @@ pub(super) fn scan(data: Buffer, options: &ParseOptions) -> Result<DicomFile> {
 
     let data = if deflated { inflate(&data, meta_end, options.max_inflated_bytes)? } else { data };
 
-    let mut scanner = Scanner::new(&data, options);
-    scanner.index = index;
+    let mut scanner = Scanner::new(&data, options, index);
     scanner.warnings = warnings;
     if !deflated {
         encoding = scanner.check_first_element(meta_end, encoding);
@@ -58,8 +57,8 @@ pub(super) fn scan(data: Buffer, options: &ParseOptions) -> Result<DicomFile> {
     let Scanner { mut index, warnings, stopped_early, saw_us_or_ss, .. } = scanner;
     index.meta = meta_range;
     index.root = root.range;
-    // Give back what growth by doubling overshot (a no-op when the top level came last and
-    // was given exactly its room): headers are kept by the thousand.
+    // Give back the room made ahead that the header left unused, or what growth by doubling
+    // overshot: headers are kept by the thousand.
     index.elements.shrink_to_fit();
     if saw_us_or_ss {
         let root_range = index.root.clone();
@@ -88,8 +87,7 @@ pub(super) fn resume(header: &DicomFile, data: Buffer, options: &ParseOptions) -
     if data.get(..resume_at) != Some(header.bytes().get(..resume_at).unwrap_or_default()) {
         return Err(Error::invalid("the file changed after its header was read", None, 0));
     }
-    let mut scanner = Scanner::new(&data, options);
-    scanner.index = header.index.clone();
+    let mut scanner = Scanner::new(&data, options, header.index.clone());
     scanner.warnings.clone_from(&header.warnings);
     let base = scanner.pending.len();
     scanner.pending.extend_from_slice(header.index.dataset(&header.index.root));
@@ -219,18 +217,25 @@ struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
-    fn new(source: &'a Buffer, options: &'a ParseOptions) -> Self {
+    /// A scanner adding to `index`: a new one from [`Scanner::fresh_index`], or one a scan
+    /// of the same file began.
+    fn new(source: &'a Buffer, options: &'a ParseOptions, index: Index) -> Self {
         Scanner {
             data: source,
             source,
             options,
-            index: Index { elements: Vec::with_capacity(ELEMENTS_AHEAD), ..Index::default() },
+            index,
             warnings: Vec::new(),
             stopped_early: false,
             saw_us_or_ss: false,
             pending: Vec::with_capacity(ELEMENTS_AHEAD),
             pending_items: Vec::new(),
         }
+    }
+
+    /// An empty index with room for [`ELEMENTS_AHEAD`] elements.
+    fn fresh_index() -> Index {
+        Index { elements: Vec::with_capacity(ELEMENTS_AHEAD), ..Index::default() }
     }
 
     fn warn(&mut self, message: impl Into<String>, tag: Option<Tag>, offset: usize) {
