@@ -404,21 +404,40 @@ fn blend(to: &mut [u8], from: &[u8], keep: u8, fill: u8) {
 fn fast_run(segment: &[u8], plane: &mut [u8], pos: usize, out: usize) -> Option<(usize, usize)> {
     let window = segment.get(pos..pos + 1 + MAX_RUN)?;
     let to = plane.get_mut(out..out + MAX_RUN)?;
-    let header = window[0];
-    if header == 128 {
-        return None;
+    let run = FastRun::at(window)?;
+    blend(&mut to[..SPAN], &window[1..=SPAN], run.keep, run.fill);
+    if run.len > SPAN {
+        blend(&mut to[SPAN..], &window[1 + SPAN..], run.keep, run.fill);
     }
-    let run = RUNS[usize::from(header)];
-    let n = usize::from(run.len);
-    let fill = window[1] & !run.keep;
-    blend(&mut to[..SPAN], &window[1..=SPAN], run.keep, fill);
-    if n > SPAN {
-        blend(&mut to[SPAN..], &window[1 + SPAN..], run.keep, fill);
+    Some((pos + run.step, out + run.len))
+}
+
+/// A run as the fast paths write it: a masked blend of the bytes after its header.
+struct FastRun {
+    /// Bytes it writes: 1 to 128.
+    len: usize,
+    /// 0xFF to keep the bytes after the header (literal), 0 to write `fill` (replicate).
+    keep: u8,
+    fill: u8,
+    /// Bytes of the segment it takes, header included.
+    step: usize,
+}
+
+impl FastRun {
+    /// The run whose header starts `window`, the header and the bytes after it; `None` for the
+    /// no-op header (128), which the fast paths leave to [`Cursor::finish`].
+    #[inline(always)]
+    fn at(window: &[u8]) -> Option<FastRun> {
+        let header = *window.first()?;
+        if header == 128 {
+            return None;
+        }
+        let run = RUNS[usize::from(header)];
+        // The next header's position is the one chain from run to run: computed from the header
+        // with a select, it is not delayed by the table load.
+        let step = if header < 128 { usize::from(header) + 2 } else { 2 };
+        Some(FastRun { len: usize::from(run.len), keep: run.keep, fill: window.get(1)? & !run.keep, step })
     }
-    // The next header's position is the one chain from run to run: computed from the header
-    // with a select, it is not delayed by the table load.
-    let step = if header < 128 { usize::from(header) + 2 } else { 2 };
-    Some((pos + step, out + n))
 }
 
 /// Expand runs on the fast path from `pos` of `segment` into `plane` at `out` while
@@ -610,12 +629,7 @@ fn fast_run_beside<const HIDE_FIRST: bool>(
     let window = segment.get(pos..pos + 1 + MAX_RUN)?;
     let high = high.get(p..p + MAX_RUN)?;
     let to = out.get_mut(2 * p..2 * (p + MAX_RUN))?;
-    let header = window[0];
-    if header == 128 {
-        return None;
-    }
-    let run = RUNS[usize::from(header)];
-    let n = usize::from(run.len);
+    let run = FastRun::at(window)?;
     let mut blocks = to
         .chunks_exact_mut(2 * BESIDE_BLOCK)
         .zip(window[1..].chunks_exact(BESIDE_BLOCK))
@@ -625,18 +639,15 @@ fn fast_run_beside<const HIDE_FIRST: bool>(
     // built the first block's vector of `beside_block` byte by byte from scalar loads. With where
     // the block comes from hidden from it, the first block is plain vector code: CT 1.1x. The
     // AVX2 zip loads its vector as such, and runs 1.08x faster without the detour.
-    let fill = window[1] & !run.keep;
     let from: &[u8; BESIDE_BLOCK] = from.try_into().ok()?;
     let from = if HIDE_FIRST { std::hint::black_box(from) } else { from };
-    block(to, from, high, run.keep, fill);
-    if n > BESIDE_BLOCK {
+    block(to, from, high, run.keep, run.fill);
+    if run.len > BESIDE_BLOCK {
         for ((to, from), high) in blocks {
-            block(to, from, high, run.keep, fill);
+            block(to, from, high, run.keep, run.fill);
         }
     }
-    // As in `fast_run`.
-    let step = if header < 128 { usize::from(header) + 2 } else { 2 };
-    Some((pos + step, p + n))
+    Some((pos + run.step, p + run.len))
 }
 
 /// [`BESIDE_BLOCK`] pixels of a run beside their high bytes: `to` gets (low, high) pairs.
@@ -711,7 +722,7 @@ fn zip_bytes(to: &mut [u8], low: &[u8], high: &[u8]) {
     }
 }
 
-// 8-bit colour: three planes side by side, interleaved a strip at a time.
+// 8-bit colour: three planes, expanded and interleaved a strip at a time.
 
 /// Pixels in a strip of [`expand_triples`]: its three planes and its pixels stay in the first
 /// level cache.
@@ -1101,7 +1112,6 @@ mod tests {
             }
         }
     }
-
 
     /// `segment` with a no-op header (128) before every third run, two before every tenth.
     fn with_no_ops(segment: &[u8]) -> Vec<u8> {
