@@ -69,6 +69,29 @@ def test_item_length_beyond_its_sequence():
     assert info.value.offset is not None
 
 
+def test_a_header_read_raises_for_a_broken_sequence_when_it_is_asked_for(tmp_path):
+    # A header read steps over sequences of defined length and reads their items when one is
+    # first asked for: an item that is no data set raises then, and the rest stays readable.
+    item_value = struct.pack("<HH", 0x0010, 0x0020) + b"XXjunk"
+    item = b"\xfe\xff\x00\xe0" + struct.pack("<I", len(item_value)) + item_value
+    dataset = _element(0x00081140, b"SQ", item) + _element(0x00100010, b"PN", b"Doe^John")
+    data = _part10(dataset)
+    path = tmp_path / "broken-item.dcm"
+    path.write_bytes(data)
+    with pytest.raises(dicodec.InvalidDicomError):
+        dicodec.dcmread(path)
+
+    ds = dicodec.dcmread(path, stop_before_pixels=True)
+    assert str(ds.PatientName) == "Doe^John"
+    with pytest.raises(dicodec.InvalidDicomError) as info:
+        ds.ReferencedImageSequence
+    error = info.value
+    # The bad VR, past the sequence's header (12 bytes), the item's (8) and the tag (4).
+    assert (error.path, error.tag, error.offset) == (str(path), 0x00100020, len(data) - len(dataset) + 24)
+    assert str(ds.PatientName) == "Doe^John"
+    assert [int(t) for t in ds.keys()] == [0x00081140, 0x00100010]
+
+
 def test_nesting_beyond_the_limit_is_an_error_not_a_stack_overflow():
     body = b""
     for _ in range(200):

@@ -98,6 +98,19 @@ def test_every_element_equals_pydicom(row):
         assert_same_dataset(ours, theirs, "root")
 
 
+@pytest.mark.parametrize("row", param_rows(READABLE))
+def test_header_reads_equal_pydicom(row):
+    """A header read, which reads the items of sequences only when one is asked for, finds what
+    pydicom's ``stop_before_pixels`` read finds, nested items included."""
+    path = DATA / row["path"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = pydicom.dcmread(path, force=needs_force(row), stop_before_pixels=True)
+    with dicodec.dcmread(path, force=needs_force(row), stop_before_pixels=True) as ours, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_same_dataset(ours, theirs, "root")
+
+
 @pytest.mark.parametrize("row", param_rows(STRUCTURALLY_BROKEN))
 def test_structurally_broken_files_raise(row):
     with pytest.raises(dicodec.DicomError) as info:

@@ -3,13 +3,22 @@
 #![no_main]
 
 use dicodec_core::charset::CharacterSet;
-use dicodec_core::parse::{Buffer, DicomFile, ParseOptions};
+use dicodec_core::parse::{Buffer, DicomFile, LazyFile, ParseOptions};
 use dicodec_core::tag::Tag;
 use dicodec_core::value;
 use dicodec_core::vr::Vr;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    // A header read, its sequences' items read when asked for: they must lie inside the stream.
+    if let Ok(header) = LazyFile::parse(Buffer::Owned(data.to_vec()), &ParseOptions { stop_before_pixels: true, ..ParseOptions::default() }) {
+        let root = header.current().index.root.clone();
+        for index in root {
+            if let Ok(Some((file, element))) = header.element(index) {
+                assert!(element.value_range().end <= file.bytes().len());
+            }
+        }
+    }
     for force in [false, true] {
         let options = ParseOptions { force, ..ParseOptions::default() };
         let Ok(file) = DicomFile::parse(Buffer::Owned(data.to_vec()), &options) else { continue };

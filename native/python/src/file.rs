@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 
 use dicodec_core::charset::CharacterSet;
-use dicodec_core::parse::{Buffer, Children, LazyFile};
+use dicodec_core::parse::{Buffer, Children, LazyFile, SkipSequences};
 use dicodec_core::{pixel, value};
 use dicodec_core::{dictionary, DicomFile, Element, Error, ParseOptions, Tag, Vr};
 use numpy::ndarray::ArrayView1;
@@ -54,6 +54,7 @@ fn options(stop_before_pixels: bool, stop_at: Option<u32>, force: bool) -> Parse
 // The flags are Python keyword arguments, each with its default.
 #[allow(clippy::fn_params_excessive_bools, clippy::too_many_arguments)]
 pub fn open(py: Python<'_>, path: PathBuf, stop_before_pixels: bool, stop_at: Option<u32>, force: bool, mmap: bool, header_first: bool, skip_sequences: bool) -> PyResult<NativeFile> {
+    let skip_sequences = if skip_sequences { SkipSequences::All } else { SkipSequences::None };
     let options = ParseOptions { skip_sequences, ..options(stop_before_pixels, stop_at, force) };
     let scanned = py.detach(|| if header_first { LazyFile::open(&path, &options, mmap) } else { LazyFile::open_whole(&path, &options, mmap) });
     let path = path.to_string_lossy().into_owned();
@@ -75,8 +76,8 @@ pub fn parse_bytes(py: Python<'_>, data: &Bound<'_, PyAny>, stop_before_pixels: 
     let slice = bytes.as_bytes();
     let buffer = Buffer::Lent(Box::new(PyBytesBuffer { ptr: slice.as_ptr(), len: slice.len(), _owner: bytes.clone().unbind() }));
     let options = options(stop_before_pixels, stop_at, force);
-    match py.detach(|| DicomFile::parse(buffer, &options)) {
-        Ok(file) => Ok(NativeFile { file: LazyFile::from(file), path: name }),
+    match py.detach(|| LazyFile::parse(buffer, &options)) {
+        Ok(file) => Ok(NativeFile { file, path: name }),
         Err(err) => Err(to_py_err(py, &err, name.as_deref())),
     }
 }
@@ -221,13 +222,16 @@ impl NativeFile {
 
     /// The items of a sequence: (element start, element end, item offset) each.
     fn items(&self, py: Python<'_>, index: usize) -> PyResult<Vec<(u32, u32, usize)>> {
-        let element = self.element(index)?;
+        let index = u32::try_from(index).map_err(|_| PyIndexError::new_err(format!("no element {index}")))?;
+        // A sequence a header read stepped over has its items read now.
+        let found = py.detach(|| self.file.element(index)).map_err(|e| to_py_err(py, e, self.path_str()))?;
+        let (file, element) = found.ok_or_else(|| PyIndexError::new_err(format!("no element {index}")))?;
         if element.children == Children::Unread {
             let error = Error::unsupported("the items of this sequence were not read: the file was opened for its pixel data only", Some(element.tag), element.header_offset);
             return Err(to_py_err(py, &error, self.path_str()));
         }
         let Children::Items(range) = &element.children else { return Ok(Vec::new()) };
-        let items = &self.file().index.items[range.start as usize..range.end as usize];
+        let items = &file.index.items[range.start as usize..range.end as usize];
         Ok(items.iter().map(|item| (item.elements.start, item.elements.end, item.offset)).collect())
     }
 

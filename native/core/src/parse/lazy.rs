@@ -2,12 +2,15 @@
 //! fraction of mapping the file; most opens never need more (metadata tables, one tag). The
 //! rest is mapped and scanned the first time something asks about the pixel data or what
 //! follows it.
+//!
+//! A read of the header alone goes further: it steps over the top-level sequences of defined
+//! length (a third of a CT header's scan) and reads their items the first time one is asked for.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use super::{scan, Buffer, DicomFile, ParseOptions};
+use super::{scan, Buffer, Children, DicomFile, Element, ParseOptions, SkipSequences};
 use crate::error::{Error, Result};
 use crate::tag::Tag;
 
@@ -27,9 +30,12 @@ pub struct LazyFile {
     whole: OnceLock<Result<DicomFile>>,
 }
 
-struct Rest {
-    path: PathBuf,
-    options: ParseOptions,
+/// What the header leaves to read.
+enum Rest {
+    /// The file past the header, memory-mapped.
+    File { path: PathBuf, options: ParseOptions },
+    /// The items of the top-level sequences, in the header's own bytes.
+    Sequences { options: ParseOptions },
 }
 
 impl LazyFile {
@@ -39,7 +45,7 @@ impl LazyFile {
     /// ever be.
     pub fn open(path: &Path, options: &ParseOptions, mmap: bool) -> Result<Self> {
         if options.stop_before_pixels || options.stop_at.is_some() {
-            return Ok(Self::from(DicomFile::read_header(path, options)?));
+            return Self::sequences_on_demand(options, |header_options| DicomFile::read_header(path, header_options));
         }
         if !mmap {
             return Self::open_whole(path, options, false);
@@ -54,7 +60,29 @@ impl LazyFile {
             // No pixel data: the header read was the whole file.
             return Ok(Self::from(header));
         }
-        Ok(LazyFile { header, rest: Some(Rest { path: path.to_owned(), options: options.clone() }), whole: OnceLock::new() })
+        let rest = Rest::File { path: path.to_owned(), options: options.clone() };
+        Ok(LazyFile { header, rest: Some(rest), whole: OnceLock::new() })
+    }
+
+    /// Scan bytes in memory; with `stop_before_pixels` or `stop_at`, stepping over the items
+    /// of top-level sequences until one is asked for, as [`LazyFile::open`] does.
+    pub fn parse(data: Buffer, options: &ParseOptions) -> Result<Self> {
+        if options.stop_before_pixels || options.stop_at.is_some() {
+            return Self::sequences_on_demand(options, |header_options| DicomFile::parse(data, header_options));
+        }
+        Ok(Self::from(DicomFile::parse(data, options)?))
+    }
+
+    /// A header scanned by `scan` without the items of its top-level sequences of defined
+    /// length, which are read when first asked for, unless `options` skips sequences itself.
+    fn sequences_on_demand(options: &ParseOptions, scan: impl FnOnce(&ParseOptions) -> Result<DicomFile>) -> Result<Self> {
+        if options.skip_sequences != SkipSequences::None {
+            return Ok(Self::from(scan(options)?));
+        }
+        let header = scan(&ParseOptions { skip_sequences: SkipSequences::TopLevel, ..options.clone() })?;
+        let root = header.index.dataset(&header.index.root);
+        let rest = root.iter().any(|e| e.children == Children::Unread).then(|| Rest::Sequences { options: options.clone() });
+        Ok(LazyFile { header, rest, whole: OnceLock::new() })
     }
 
     /// Open `path` and index all of it now, memory-mapped when `mmap` is true (else read):
@@ -80,10 +108,30 @@ impl LazyFile {
     pub fn whole(&self) -> Result<&DicomFile, &Error> {
         let Some(rest) = &self.rest else { return Ok(&self.header) };
         self.whole
-            .get_or_init(|| {
-                scan::resume(&self.header, Buffer::map(&rest.path)?, &rest.options)
+            .get_or_init(|| match rest {
+                Rest::File { path, options } => scan::resume(&self.header, Buffer::map(path)?, options),
+                Rest::Sequences { options } => scan::read_sequences(&self.header, options),
             })
             .as_ref()
+    }
+
+    /// The element at `index` of the file as read so far, and that file; for a top-level
+    /// sequence the header read stepped over, its counterpart in the whole file, its items read.
+    /// `None` when there is no such element.
+    ///
+    /// # Errors
+    /// As [`LazyFile::whole`], when the items had to be read.
+    pub fn element(&self, index: u32) -> Result<Option<(&DicomFile, &Element)>, &Error> {
+        let current = self.current();
+        let Some(element) = current.index.elements.get(index as usize) else { return Ok(None) };
+        let root = &self.header.index.root;
+        if element.children != Children::Unread || !matches!(self.rest, Some(Rest::Sequences { .. })) || !root.contains(&index) {
+            return Ok(Some((current, element)));
+        }
+        let whole = self.whole()?;
+        // The whole file's top-level data set holds the header's elements in the same order.
+        let counterpart = whole.index.elements.get((whole.index.root.start + (index - root.start)) as usize);
+        Ok(counterpart.map(|element| (whole, element)))
     }
 
     /// The file and the element range to answer a question about the data set `range` from:
@@ -94,10 +142,18 @@ impl LazyFile {
     /// # Errors
     /// As [`LazyFile::whole`].
     pub fn resolve(&self, range: Range<u32>, tag: Option<Tag>) -> Result<(&DicomFile, Range<u32>), &Error> {
-        if self.rest.is_none() || range != self.header.index.root {
+        let Some(rest) = self.rest.as_ref().filter(|_| range == self.header.index.root) else {
             return Ok((self.current(), range));
+        };
+        if let Some(Ok(whole)) = self.whole.get() {
+            return Ok((whole, whole.index.root.clone()));
         }
-        if self.whole.get().is_none() && tag.is_some_and(|tag| tag < FIRST_PIXEL_TAG) {
+        // Sequences not yet read change nothing in the top-level data set but its items.
+        let header_answers = match rest {
+            Rest::File { .. } => tag.is_some_and(|tag| tag < FIRST_PIXEL_TAG),
+            Rest::Sequences { .. } => true,
+        };
+        if header_answers {
             return Ok((&self.header, range));
         }
         let whole = self.whole()?;
@@ -107,7 +163,7 @@ impl LazyFile {
     /// Whether values beyond the header are (or will be) viewed through a memory map.
     #[must_use]
     pub fn is_mapped(&self) -> bool {
-        self.rest.is_some() || self.header.buffer().is_mapped()
+        matches!(self.rest, Some(Rest::File { .. })) || self.header.buffer().is_mapped()
     }
 }
 

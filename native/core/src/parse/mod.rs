@@ -39,12 +39,24 @@ pub struct ParseOptions {
     pub max_depth: u32,
     /// A deflated data set may not inflate to more than this many bytes.
     pub max_inflated_bytes: usize,
-    /// Step over sequences of defined length without reading their items (they become
-    /// [`Children::Unread`]): for callers that need only the top-level data set, such as the
-    /// pixel paths, which then do not index the thousands of per-frame items of an enhanced
-    /// multi-frame file on every open. Sequences of undefined length are read as usual: only
-    /// walking their items finds where they end.
-    pub skip_sequences: bool,
+    /// Which sequences of defined length to step over without reading their items.
+    pub skip_sequences: SkipSequences,
+}
+
+/// Which sequences of defined length a scan steps over, their items unread (they become
+/// [`Children::Unread`]). Sequences of undefined length are always read: only walking their
+/// items finds where they end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SkipSequences {
+    /// None: every item is indexed.
+    #[default]
+    None,
+    /// Those of the top-level data set, whose items a [`LazyFile`] reads when one is asked for.
+    TopLevel,
+    /// All of them: for callers that need only the top-level data set, such as the pixel
+    /// paths, which then do not index the thousands of per-frame items of an enhanced
+    /// multi-frame file on every open.
+    All,
 }
 
 impl Default for ParseOptions {
@@ -55,7 +67,7 @@ impl Default for ParseOptions {
             force: false,
             max_depth: 64,
             max_inflated_bytes: 4 << 30,
-            skip_sequences: false,
+            skip_sequences: SkipSequences::None,
         }
     }
 }

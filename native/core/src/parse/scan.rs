@@ -9,8 +9,8 @@ use std::ops::Range;
 use super::preamble;
 use super::syntax::{self, Encoding};
 use super::{
-    Buffer, Children, DicomFile, Element, Fragment, Index, Item, ParseOptions, Warning,
-    UNDEFINED_LENGTH,
+    Buffer, Children, DicomFile, Element, Fragment, Index, Item, ParseOptions, SkipSequences,
+    Warning, UNDEFINED_LENGTH,
 };
 use crate::dictionary;
 use crate::error::{Error, Result};
@@ -105,6 +105,43 @@ pub(super) fn resume(header: &DicomFile, data: Buffer, options: &ParseOptions) -
         deflated: header.deflated,
         stopped_early,
         scanned_len: root.end_offset,
+        warnings,
+    })
+}
+
+/// Read the items of the top-level sequences that `header`, scanned with
+/// `skip_sequences`, stepped over. As in [`resume`], the header's index is kept element for
+/// element and the top-level data set, its sequences now read, is added again at the end.
+///
+/// The bytes are copied: values handed out from the header's buffer must stay where they are.
+pub(super) fn read_sequences(header: &DicomFile, options: &ParseOptions) -> Result<DicomFile> {
+    let data = Buffer::Owned(header.bytes().to_vec());
+    let options = ParseOptions { skip_sequences: SkipSequences::None, ..options.clone() };
+    let mut scanner = Scanner::new(&data, &options, header.index.clone());
+    scanner.warnings.clone_from(&header.warnings);
+    let mut root = header.index.dataset(&header.index.root).to_vec();
+    for element in root.iter_mut().filter(|e| e.children == Children::Unread) {
+        // As `read_any_element` reads a sequence of the top-level data set (depth 0).
+        scanner.check_depth(element.tag, element.header_offset, 0)?;
+        let end = element.value_offset + element.value_len;
+        let (items, _) = scanner.scan_sequence(element.value_offset, end, Some(end), element.encoding, 1)?;
+        element.children = Children::Items(items);
+    }
+    let Scanner { mut index, warnings, .. } = scanner;
+    let start = index.elements.len() as u32;
+    index.elements.extend(root);
+    index.root = start..index.elements.len() as u32;
+    let root_range = index.root.clone();
+    settle_us_or_ss(&mut index, &data, root_range, 0);
+    Ok(DicomFile {
+        data,
+        index,
+        transfer_syntax: header.transfer_syntax.clone(),
+        encoding: header.encoding,
+        has_preamble: header.has_preamble,
+        deflated: header.deflated,
+        stopped_early: header.stopped_early,
+        scanned_len: header.scanned_len,
         warnings,
     })
 }
@@ -643,7 +680,12 @@ impl<'a> Scanner<'a> {
         if len % 2 == 1 {
             self.warn(format!("odd value length {length}"), Some(tag), pos);
         }
-        if vr == Vr::SQ && self.options.skip_sequences {
+        let skipped = match self.options.skip_sequences {
+            SkipSequences::None => false,
+            SkipSequences::TopLevel => level == Level::Top,
+            SkipSequences::All => true,
+        };
+        if vr == Vr::SQ && skipped {
             element.children = Children::Unread;
         } else if vr == Vr::SQ {
             self.check_depth(tag, pos, depth)?;

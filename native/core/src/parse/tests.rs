@@ -164,7 +164,7 @@ fn skip_sequences_steps_over_defined_lengths_only() {
     let bytes = part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &data);
     assert_eq!(parse(bytes.clone()).err().map(|e| e.kind), Some(ErrorKind::Invalid));
 
-    let file = parse_with(bytes, &ParseOptions { skip_sequences: true, ..ParseOptions::default() }).unwrap();
+    let file = parse_with(bytes, &ParseOptions { skip_sequences: SkipSequences::All, ..ParseOptions::default() }).unwrap();
     let elements = root(&file);
     let tags: Vec<u32> = elements.iter().map(|e| e.tag.0).collect();
     assert_eq!(tags, [0x0008_1115, 0x0008_1120, 0x0028_0010]);
@@ -456,6 +456,102 @@ fn header_first_reads_stay_whole_where_they_must() {
     let header = LazyFile::open(&temp.0, &stop, true).unwrap();
     let (file, range) = header.resolve(header.current().index.root.clone(), None).unwrap();
     assert_eq!(tags_of(file, &range), [0x0010_0010, 0x0040_0275]);
+}
+
+/// Top-level sequences of defined length around an undefined one, each nesting a sequence of
+/// defined length; Pixel Data follows.
+fn file_with_defined_sequences() -> Vec<u8> {
+    let inner = explicit(0x0010_0020, b"LO", b"ID");
+    let nested = explicit(0x0008_1140, b"SQ", &implicit(0xFFFE_E000, inner.len() as u32, &inner));
+    let item = [nested.clone(), explicit(0x0028_0103, b"US", &1u16.to_le_bytes())].concat();
+    let dataset = [
+        explicit(0x0008_1115, b"SQ", &implicit(0xFFFE_E000, item.len() as u32, &item)),
+        undefined_sequence(0x0008_1120, b"SQ", &[nested]),
+        explicit(0x0010_0010, b"PN", b"Doe^J "),
+        explicit(0x0040_0275, b"SQ", &[implicit(0xFFFE_E000, inner.len() as u32, &inner), implicit(0xFFFE_E000, 0, &[])].concat()),
+        explicit(0x7FE0_0010, b"OW", &[1, 2, 3, 4]),
+    ];
+    part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &dataset.concat())
+}
+
+/// The tags of every item of every sequence in the data set `range`, depth first.
+fn nested_tags(file: &DicomFile, range: &Range<u32>) -> Vec<Vec<u32>> {
+    let mut found = Vec::new();
+    for element in file.index.dataset(range).iter().filter(|e| e.vr == Vr::SQ) {
+        for item in items(file, element) {
+            found.push(tags_of(file, &item.elements));
+            found.extend(nested_tags(file, &item.elements));
+        }
+    }
+    found
+}
+
+#[test]
+fn header_reads_step_over_sequences_and_read_them_when_asked() {
+    let temp = TempFile::new("sequences", &file_with_defined_sequences());
+    let stop = ParseOptions { stop_before_pixels: true, ..ParseOptions::default() };
+    let eager = DicomFile::read_header(&temp.0, &stop).unwrap();
+    let lazy = LazyFile::open(&temp.0, &stop, true).unwrap();
+    let header = lazy.current();
+    let header_root = header.index.root.clone();
+    let header_elements = header.index.elements.clone();
+    let children: Vec<Children> = header.index.dataset(&header_root).iter().map(|e| e.children.clone()).collect();
+    // Defined lengths are stepped over; only walking an undefined one finds its end, and
+    // what it holds is read with it, nested sequences of defined length too.
+    assert_eq!(children[0], Children::Unread);
+    assert_eq!(children[3], Children::Unread);
+    let undefined = &header.index.dataset(&header_root)[1];
+    let nested = header.index.dataset(&items(header, undefined)[0].elements);
+    assert_eq!(nested[0].tag, Tag(0x0008_1140));
+    assert_eq!(items(header, &nested[0]).len(), 1);
+
+    // Questions about the top-level data set need no items.
+    let (file, range) = lazy.resolve(header_root.clone(), None).unwrap();
+    assert_eq!(tags_of(file, &range), tags_of(&eager, &eager.index.root));
+    assert_eq!(lazy.current().index.elements.len(), header_elements.len(), "nothing more was read");
+
+    // A stepped-over sequence, asked for by its header position: its items, read now.
+    let (file, element) = lazy.element(header_root.start).unwrap().unwrap();
+    assert_eq!(element.tag, Tag(0x0008_1115));
+    assert_eq!(items(file, element).len(), 1);
+    // Positions handed out before name the same elements; the data set resolves to its
+    // complete version, which holds what an eager scan finds, nested sequences included.
+    let whole = lazy.current();
+    assert_eq!(whole.index.elements[..header_elements.len()], header_elements[..]);
+    let (file, range) = lazy.resolve(header_root.clone(), None).unwrap();
+    assert_eq!(tags_of(file, &range), tags_of(&eager, &eager.index.root));
+    assert_eq!(nested_tags(file, &range), nested_tags(&eager, &eager.index.root));
+    assert_eq!(nested_tags(file, &range)[..2], [vec![0x0008_1140, 0x0028_0103], vec![0x0010_0020]]);
+    assert_eq!(nested_tags(file, &range).len(), 6);
+}
+
+#[test]
+fn a_broken_sequence_in_a_header_read_fails_when_asked_for_and_nothing_else_does() {
+    let inner = explicit(0x0010_0020, b"LO", b"ID");
+    let garbage_item = implicit(0xFFFE_E000, 8, b"\x01\x02XXjunk");
+    let dataset = [
+        explicit(0x0008_1115, b"SQ", &garbage_item),
+        explicit(0x0008_1140, b"SQ", &implicit(0xFFFE_E000, inner.len() as u32, &inner)),
+        explicit(0x0010_0010, b"PN", b"Doe^J "),
+    ];
+    let bytes = part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &dataset.concat());
+    let temp = TempFile::new("broken-sequence", &bytes);
+    let stop = ParseOptions { stop_before_pixels: true, ..ParseOptions::default() };
+    assert_eq!(DicomFile::read_header(&temp.0, &stop).err().map(|e| e.kind), Some(ErrorKind::Invalid));
+
+    let lazy = LazyFile::open(&temp.0, &stop, true).unwrap();
+    let root = lazy.current().index.root.clone();
+    let error = lazy.element(root.start).unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Invalid);
+    // The VR of the item's first "element", past the sequence's and the item's headers.
+    let vr_offset = bytes.len() - dataset.concat().len() + 12 + 8 + 4;
+    assert_eq!((error.tag, error.offset), (Some(Tag::new(0x0201, 0x5858)), Some(vr_offset as u64)), "{error}");
+    // The items are read all at once or not at all: the sound sequence gives the same error.
+    // The top-level data set still answers.
+    assert_eq!(lazy.element(root.start + 1).unwrap_err().kind, ErrorKind::Invalid);
+    let (file, range) = lazy.resolve(root.clone(), Some(Tag::new(0x0010, 0x0010))).unwrap();
+    assert_eq!(file.value_bytes(&file.index.elements[file.index.find(&range, Tag::new(0x0010, 0x0010)).unwrap() as usize]), b"Doe^J ");
+    assert_eq!(tags_of(lazy.current(), &root), [0x0008_1115, 0x0008_1140, 0x0010_0010]);
 }
 
 #[test]

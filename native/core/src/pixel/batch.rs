@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::{decode_frames, DecodeOptions, PixelInfo};
 use crate::error::{Error, Result};
-use crate::parse::{DicomFile, ParseOptions};
+use crate::parse::{DicomFile, ParseOptions, SkipSequences};
 
 /// The pool for calls that name no thread count: rayon's global pool in the process that
 /// started it; in a forked child, whose copy of that pool has no threads (anything sent to it
@@ -79,7 +79,7 @@ pub struct BatchError {
 
 fn open(path: &Path, mmap: bool) -> Result<DicomFile> {
     // The pixels need only the top-level data set.
-    let options = ParseOptions { skip_sequences: true, ..ParseOptions::default() };
+    let options = ParseOptions { skip_sequences: SkipSequences::All, ..ParseOptions::default() };
     if mmap {
         DicomFile::open(path, &options)
     } else {
