@@ -308,30 +308,40 @@ def dicodec_ingest_to_disk(threads: Optional[int] = None, role: str = DICODEC) -
     return Contender(_threads_label(threads), ("dicodec", "pyarrow"), make, saved_volume, role)
 
 
-def frame_outputs(inputs: Inputs) -> List[np.ndarray]:
+def frame_outputs(inputs: Inputs, planar: bool = False) -> List[np.ndarray]:
     """One caller-owned output per encoded frame, made and touched before timing and reused by
     every call: codec workloads time decoding into memory that exists, as memcpy's reference
-    copies into an existing array, rather than the page faults of fresh memory."""
+    copies into an existing array, rather than the page faults of fresh memory. ``planar``:
+    colour as planes, channels first."""
     rows, columns, samples, bits = inputs.geometry
-    shape = (len(inputs.encoded), rows, columns) + ((samples,) if samples > 1 else ())
+    if samples == 1:
+        shape: tuple = (len(inputs.encoded), rows, columns)
+    elif planar:
+        shape = (len(inputs.encoded), samples, rows, columns)
+    else:
+        shape = (len(inputs.encoded), rows, columns, samples)
     outputs = np.empty(shape, dtype=f"<u{bits // 8}")
     outputs.fill(0)
     return list(outputs)
 
 
-def dicodec_codec(kind: str) -> Contender:
+def dicodec_codec(kind: str, planar: bool = False) -> Contender:
     """``dicodec.codecs.decode_rle`` / ``decode_jpeg_lossless`` on bare encoded frames, into
-    caller-owned outputs (``out=``)."""
+    caller-owned outputs (``out=``); with ``planar``, RLE colour as planes (``planar=True``),
+    the layout imagecodecs returns."""
 
     def make(inputs: Inputs) -> Call:
-        outputs = frame_outputs(inputs)
+        outputs = frame_outputs(inputs, planar)
         if kind == "rle":
             decode_rle = dicodec_api("codecs.decode_rle")
             rows, columns, samples, bits = inputs.geometry
-            return lambda: [decode_rle(f, rows, columns, samples, bits, out=o) for f, o in zip(inputs.encoded, outputs)]
+            return lambda: [decode_rle(f, rows, columns, samples, bits, planar=planar, out=o)
+                            for f, o in zip(inputs.encoded, outputs)]
         decode = dicodec_api("codecs.decode_jpeg_lossless")
         return lambda: [decode(f, out=o) for f, o in zip(inputs.encoded, outputs)]
 
+    if planar:
+        return Contender("dicodec (planes)", ("dicodec",), make, role=VARIANT)
     return Contender("dicodec", ("dicodec",), make, role=DICODEC)
 
 

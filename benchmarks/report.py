@@ -20,17 +20,20 @@ from typing import Any, Dict, List, Optional
 import contenders as c
 from runner import CRASHED, WRONG, Result, Row
 
-#: The issues' targets, checked (not asserted) on every run: (workload, peer, minimum speed-up)
-#: and the per-call ceiling of tag access. The tree scan runs dicodec and the pydicom pool on
-#: every core, so their ratio is the per-core one.
+#: The issues' targets, checked (not asserted) on every run: (workload, peer, minimum speed-up,
+#: and the dicodec row measured when it is not the workload's own) and the per-call ceiling of
+#: tag access. The tree scan runs dicodec and the pydicom pool on every core, so their ratio is
+#: the per-core one. RGB RLE is held to the target both ways: as pixels, which imagecodecs does
+#: not interleave, and as the planes it returns.
 SPEEDUP_TARGETS = (
-    ("header-scan", "pydicom", 100.0),
-    ("header-scan", "dicomsdl", 5.0),
-    ("scan-tree", c.POOL_LABEL, 50.0),
-    *((name, "imagecodecs.dicomrle_decode", 3.0) for name in ("codec/rle", "codec/rle-ct", "codec/rle-rgb")),
-    *((f"codec/jpegll-ct-p{predictor}", "imagecodecs.jpeg8_decode", 2.0) for predictor in range(1, 8)),
-    ("codec/jpegll-rgb", "imagecodecs.jpeg8_decode", 2.0),
-    ("codec/be", "numpy byteswap", 1.5),
+    ("header-scan", "pydicom", 100.0, "dicodec"),
+    ("header-scan", "dicomsdl", 5.0, "dicodec"),
+    ("scan-tree", c.POOL_LABEL, 50.0, "dicodec"),
+    *((name, "imagecodecs.dicomrle_decode", 3.0, "dicodec") for name in ("codec/rle", "codec/rle-ct", "codec/rle-rgb")),
+    ("codec/rle-rgb", "imagecodecs.dicomrle_decode", 3.0, "dicodec (planes)"),
+    *((f"codec/jpegll-ct-p{predictor}", "imagecodecs.jpeg8_decode", 2.0, "dicodec") for predictor in range(1, 8)),
+    ("codec/jpegll-rgb", "imagecodecs.jpeg8_decode", 2.0, "dicodec"),
+    ("codec/be", "numpy byteswap", 1.5, "dicodec"),
 )
 TAG_ACCESS_TARGET_S = 20e-6
 
@@ -140,11 +143,12 @@ def targets(results: List[Result]) -> List[Dict[str, Any]]:
     """The targets with what this run measured (None where it could not)."""
     by_name = {r.workload.name: r for r in results}
     found = []
-    for workload, peer, minimum in SPEEDUP_TARGETS:
+    for workload, peer, minimum, ours in SPEEDUP_TARGETS:
         result = by_name.get(workload)
         row = result.row(peer) if result else None
-        measured = result.speedup(row) if result and row else None
-        found.append({"target": f"{workload}: dicodec ≥ {minimum:g}× {peer}", "unit": "×", "measured": measured,
+        base = result.row(ours) if result else None
+        measured = result.speedup(row, base) if result and row and base else None
+        found.append({"target": f"{workload}: {ours} ≥ {minimum:g}× {peer}", "unit": "×", "measured": measured,
                       "met": None if measured is None else measured >= minimum})
     result = by_name.get("tag-access")
     row = result.dicodec if result else None

@@ -54,10 +54,10 @@ class Result:
         row = next((r for r in self.rows if r.role == c.DICODEC), None)
         return row if row is not None and row.timing is not None else None
 
-    def speedup(self, row: Row) -> Optional[float]:
-        """How many times faster dicodec is than ``row``: the median of the per-round ratios
-        (see :func:`timing.paired_ratio`)."""
-        base = self.dicodec
+    def speedup(self, row: Row, base: Optional[Row] = None) -> Optional[float]:
+        """How many times faster dicodec (or the row ``base``) is than ``row``: the median of
+        the per-round ratios (see :func:`timing.paired_ratio`)."""
+        base = self.dicodec if base is None else base
         if base is None or base.timing is None or row.timing is None or row is base:
             return None
         return paired_ratio(row.timing, base.timing)

@@ -197,6 +197,25 @@ def test_codec_level_rle_equals_pydicom_per_frame(row):
             np.testing.assert_array_equal(decoded.reshape(-1), raw)
 
 
+@pytest.mark.parametrize("row", param_rows(RLE_ROWS))
+def test_codec_level_rle_planes_are_the_interleaved_samples(row):
+    from pydicom.encaps import generate_frames
+
+    ds = pydicom.dcmread(DATA / row["path"])
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    geometry = (ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.BitsAllocated)
+    for frame in generate_frames(ds.PixelData, number_of_frames=frames):
+        interleaved = dicodec.codecs.decode_rle(frame, *geometry)
+        planes = dicodec.codecs.decode_rle(frame, *geometry, planar=True)
+        expected = interleaved if ds.SamplesPerPixel == 1 else np.moveaxis(interleaved, -1, 0)
+        assert planes.shape == expected.shape and planes.dtype == expected.dtype
+        np.testing.assert_array_equal(planes, expected)
+        if ds.SamplesPerPixel > 1:
+            # Channels first: an interleaved out= is the wrong shape.
+            with pytest.raises(ValueError, match="but the frame needs"):
+                dicodec.codecs.decode_rle(frame, *geometry, planar=True, out=np.empty_like(interleaved))
+
+
 def test_codec_level_rle_rejects_nonsense():
     with pytest.raises(dicodec.DicomError):
         dicodec.codecs.decode_rle(b"\0" * 10, 8, 8, 1, 8)

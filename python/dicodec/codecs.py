@@ -2,7 +2,8 @@
 
 For other libraries' fast paths (pylibjpeg-rle's and imagecodecs' jobs, in Rust, with the
 GIL released). Outputs are unsigned integers in native (little-endian) order, samples
-interleaved; reinterpret with ``.view()`` for signed data.
+interleaved (RLE also one plane per sample, on request); reinterpret with ``.view()`` for
+signed data.
 """
 
 from __future__ import annotations
@@ -40,21 +41,29 @@ def decode_rle(
     samples_per_pixel: int,
     bits_allocated: int,
     *,
+    planar: bool = False,
     out: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """Decode one RLE Lossless frame (PS3.5 Annex G: the 64-byte header and its segments).
 
     Returns ``(rows, columns)`` or ``(rows, columns, samples)`` of ``uint8``/``uint16``/
-    ``uint32``/``uint64`` by ``bits_allocated``.
+    ``uint32``/``uint64`` by ``bits_allocated``; with ``planar``, colour comes as
+    ``(samples, rows, columns)``: channels first, as the segments hold it (no interleave: the
+    cheapest layout to decode, and the one pylibjpeg-rle and imagecodecs return).
     """
     dtype = _UNSIGNED.get(bits_allocated)
     if dtype is None:
         from .errors import UnsupportedError
 
         raise UnsupportedError(f"RLE with Bits Allocated {bits_allocated} is not supported (8, 16, 32 or 64)")
-    shape = (rows, columns) if samples_per_pixel == 1 else (rows, columns, samples_per_pixel)
+    if samples_per_pixel == 1:
+        shape: tuple = (rows, columns)
+    elif planar:
+        shape = (samples_per_pixel, rows, columns)
+    else:
+        shape = (rows, columns, samples_per_pixel)
     array = _output(out, shape, dtype)
-    _native.decode_rle_into(bytes(data), rows, columns, samples_per_pixel, bits_allocated, array)
+    _native.decode_rle_into(bytes(data), rows, columns, samples_per_pixel, bits_allocated, array, planar)
     return array
 
 

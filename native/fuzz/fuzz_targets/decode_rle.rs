@@ -1,10 +1,11 @@
 //! RLE Lossless: the first three bytes pick a frame shape, the rest is the codestream.
 //!
 //! Decodes twice, into a buffer of zeros and one of 0xFF: a frame that decodes must come out
-//! the same both times, which proves every output byte was written.
+//! the same both times, which proves every output byte was written. Then as planes: they
+//! decode when the pixels do, and hold the same samples.
 #![no_main]
 
-use dicodec_core::codec::rle::{decode_frame, segment_offsets, FrameInfo};
+use dicodec_core::codec::rle::{decode_frame, decode_frame_planes, segment_offsets, FrameInfo};
 
 /// Bits Allocated to try: the four the decoder takes, and two it must refuse.
 const BITS: [usize; 6] = [8, 16, 32, 64, 1, 12];
@@ -33,5 +34,19 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     assert_eq!(first.is_ok(), second.is_ok());
     if first.is_ok() {
         assert!(zeros == ones, "a decoded frame left bytes unwritten");
+    }
+
+    let mut planes = vec![0u8; len];
+    let planar = decode_frame_planes(src, &info, &mut planes, &mut Vec::new());
+    assert_eq!(planar.is_ok(), first.is_ok());
+    if planar.is_ok() {
+        let (samples, width) = (info.samples_per_pixel, info.bits_allocated / 8);
+        let pixels = info.rows * info.columns;
+        for (p, pixel) in zeros.chunks_exact(samples * width).enumerate() {
+            for (s, sample) in pixel.chunks_exact(width).enumerate() {
+                let at = (s * pixels + p) * width;
+                assert_eq!(sample, &planes[at..at + width], "planes differ from pixels");
+            }
+        }
     }
 });

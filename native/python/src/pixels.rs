@@ -166,16 +166,19 @@ impl FileBatch {
     }
 }
 
-/// Decode one RLE Lossless frame (PS3.5 Annex G) into `out` (interleaved, little endian).
+/// Decode one RLE Lossless frame (PS3.5 Annex G) into `out` (little endian): samples
+/// interleaved, or with `planar` one plane per sample.
 #[pyfunction]
-#[pyo3(signature = (data, rows, columns, samples_per_pixel, bits_allocated, out))]
-pub fn decode_rle_into(py: Python<'_>, data: &[u8], rows: usize, columns: usize, samples_per_pixel: usize, bits_allocated: usize, out: &Bound<'_, PyUntypedArray>) -> PyResult<Vec<String>> {
+#[pyo3(signature = (data, rows, columns, samples_per_pixel, bits_allocated, out, planar = false))]
+#[allow(clippy::too_many_arguments)]
+pub fn decode_rle_into(py: Python<'_>, data: &[u8], rows: usize, columns: usize, samples_per_pixel: usize, bits_allocated: usize, out: &Bound<'_, PyUntypedArray>, planar: bool) -> PyResult<Vec<String>> {
     let mut buffer = OutBuffer::new(out)?;
     let info = rle::FrameInfo { rows, columns, samples_per_pixel, bits_allocated };
+    let decode = if planar { rle::decode_frame_planes } else { rle::decode_frame };
     let result = py.detach(move || {
         let mut warnings = Vec::new();
         // SAFETY: `out` outlives this call and is written only here.
-        rle::decode_frame(data, &info, unsafe { buffer.bytes() }, &mut warnings).map(|()| warnings)
+        decode(data, &info, unsafe { buffer.bytes() }, &mut warnings).map(|()| warnings)
     });
     result.map_err(|e| to_py_err(py, &e, None))
 }

@@ -156,12 +156,69 @@ pub fn segment_offsets(src: &[u8]) -> Result<SegmentOffsets> {
 /// error. Things tolerated are appended to `warnings` (human-readable). On error the contents
 /// of `out` are unspecified.
 pub fn decode_frame(src: &[u8], info: &FrameInfo, out: &mut [u8], warnings: &mut Vec<String>) -> Result<()> {
+    let (layout, segments) = checked_segments(src, info, out.len(), warnings)?;
+    if let [segment] = segments.as_slice() {
+        // 8-bit, one sample: the single plane is the frame.
+        return Cursor::new(0, *segment, out).complete(warnings);
+    }
+    if let ([high, low], 1) = (segments.as_slice(), layout.samples) {
+        // 16-bit, one sample: expand the high bytes into a plane, then the low bytes straight
+        // into the output beside them.
+        return with_scratch(layout.plane_len, |high_plane| {
+            Cursor::new(0, *high, high_plane).complete(warnings)?;
+            expand_beside(1, *low, high_plane, out, warnings)
+        });
+    }
+    if let [first, second, third] = segments.as_slice() {
+        // 8-bit colour.
+        return expand_triples([*first, *second, *third], layout.plane_len, out, warnings);
+    }
+    // The planes take as many bytes as `out`, whose size the caller already committed to.
+    with_scratch(layout.frame_len, |planes| {
+        for (i, (plane, segment)) in planes.chunks_exact_mut(layout.plane_len).zip(segments).enumerate() {
+            Cursor::new(i, segment, plane).complete(warnings)?;
+        }
+        interleave(planes, layout.plane_len, layout.bytes_per_sample, layout.samples, out);
+        Ok(())
+    })
+}
+
+/// Decode one RLE Lossless frame into `out` as one plane per sample (planar configuration 1,
+/// the layout the segments themselves have: what channels-first tensors want), each sample's
+/// bytes little endian. Otherwise as [`decode_frame`]; for one sample both are the same.
+pub fn decode_frame_planes(src: &[u8], info: &FrameInfo, out: &mut [u8], warnings: &mut Vec<String>) -> Result<()> {
+    let (layout, segments) = checked_segments(src, info, out.len(), warnings)?;
+    let bytes_per_sample = layout.bytes_per_sample;
+    let sample_planes = out.chunks_exact_mut(layout.plane_len * bytes_per_sample);
+    for (sample, (plane, bytes)) in sample_planes.zip(segments.chunks_exact(bytes_per_sample)).enumerate() {
+        let first = sample * bytes_per_sample;
+        match *bytes {
+            [segment] => Cursor::new(first, segment, plane).complete(warnings)?,
+            [high, low] => with_scratch(layout.plane_len, |high_plane| {
+                Cursor::new(first, high, high_plane).complete(warnings)?;
+                expand_beside(first + 1, low, high_plane, plane, warnings)
+            })?,
+            _ => with_scratch(plane.len(), |planes| {
+                for (i, (byte_plane, &segment)) in planes.chunks_exact_mut(layout.plane_len).zip(bytes).enumerate() {
+                    Cursor::new(first + i, segment, byte_plane).complete(warnings)?;
+                }
+                interleave(planes, layout.plane_len, bytes_per_sample, 1, plane);
+                Ok(())
+            })?,
+        }
+    }
+    Ok(())
+}
+
+/// The frame's layout and its segments, once the header, `out_len` and the segments' sizes
+/// are found to fit `info`.
+fn checked_segments<'a>(src: &'a [u8], info: &FrameInfo, out_len: usize, warnings: &mut Vec<String>) -> Result<(Layout, Segments<'a>)> {
     let layout = Layout::of(info)?;
-    if out.len() != layout.frame_len {
+    if out_len != layout.frame_len {
         return Err(Error::invalid(
             format!(
                 "the output buffer holds {} bytes but a {}x{} frame of {} {}-bit samples per pixel needs {}",
-                out.len(),
+                out_len,
                 info.rows,
                 info.columns,
                 info.samples_per_pixel,
@@ -201,31 +258,7 @@ pub fn decode_frame(src: &[u8], info: &FrameInfo, out: &mut [u8], warnings: &mut
             return Err(short_segment(i, segment.len(), start, layout.plane_len, None));
         }
     }
-
-    if let [segment] = segments.as_slice() {
-        // 8-bit, one sample: the single plane is the frame.
-        return Cursor::new(0, *segment, out).complete(warnings);
-    }
-    if let ([high, low], 1) = (segments.as_slice(), layout.samples) {
-        // 16-bit, one sample: expand the high bytes into a plane, then the low bytes straight
-        // into the output beside them.
-        return with_scratch(layout.plane_len, |high_plane| {
-            Cursor::new(0, *high, high_plane).complete(warnings)?;
-            expand_beside(*low, high_plane, out, warnings)
-        });
-    }
-    if let [first, second, third] = segments.as_slice() {
-        // 8-bit colour.
-        return expand_triples([*first, *second, *third], layout.plane_len, out, warnings);
-    }
-    // The planes take as many bytes as `out`, whose size the caller already committed to.
-    with_scratch(layout.frame_len, |planes| {
-        for (i, (plane, segment)) in planes.chunks_exact_mut(layout.plane_len).zip(segments).enumerate() {
-            Cursor::new(i, segment, plane).complete(warnings)?;
-        }
-        interleave(planes, layout.plane_len, layout.bytes_per_sample, layout.samples, out);
-        Ok(())
-    })
+    Ok((layout, segments))
 }
 
 /// Planes up to this size are expanded in a buffer kept by each thread, larger ones in a
@@ -328,9 +361,12 @@ impl Layout {
     }
 }
 
+/// A frame's segments: each one's offset in the frame and its bytes.
+type Segments<'a> = Vec<(usize, &'a [u8])>;
+
 /// Each segment's bytes with its offset in the frame: from its start to the next one's, the
 /// last running to the end of `src`. `segment_offsets` made them increasing and inside `src`.
-fn split_segments<'a>(src: &'a [u8], offsets: &SegmentOffsets) -> Vec<(usize, &'a [u8])> {
+fn split_segments<'a>(src: &'a [u8], offsets: &SegmentOffsets) -> Segments<'a> {
     let mut segments = Vec::with_capacity(offsets.len());
     for (i, &start) in offsets.iter().enumerate() {
         let start = start as usize;
@@ -572,9 +608,11 @@ fn tail_len(rest: &[u8]) -> u64 {
 
 // 16-bit, one sample: the low bytes expand beside the high bytes.
 
-/// Expand the low-byte segment of 16-bit, one-sample data into `out` with each byte followed by
-/// its high byte from `high` (already complete): the second segment and the interleave in one pass.
+/// Expand the low-byte segment (number `index`) of a 16-bit sample's plane into `out` with each
+/// byte followed by its high byte from `high` (already complete): the segment and the
+/// interleave in one pass.
 fn expand_beside(
+    index: usize,
     (start, segment): (usize, &[u8]),
     high: &[u8],
     out: &mut [u8],
@@ -584,12 +622,12 @@ fn expand_beside(
     // The last runs go into a plane of their own, then beside the high bytes as usual.
     let rest = high.len() - p;
     let mut low = vec![0u8; rest];
-    let expanded = Cursor { index: 1, start, segment, plane: &mut low, pos, out: 0 }.finish();
+    let expanded = Cursor { index, start, segment, plane: &mut low, pos, out: 0 }.finish();
     if expanded.written < rest {
-        return Err(short_segment(1, segment.len(), start, high.len(), Some(p + expanded.written)));
+        return Err(short_segment(index, segment.len(), start, high.len(), Some(p + expanded.written)));
     }
     if expanded.excess > 0 {
-        warnings.push(excess_warning(1, high.len(), expanded.excess));
+        warnings.push(excess_warning(index, high.len(), expanded.excess));
     }
     zip_bytes(out.get_mut(2 * p..).unwrap_or_default(), &low, high.get(p..).unwrap_or_default());
     Ok(())
@@ -1111,6 +1149,50 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn planes_hold_each_sample_as_the_interleaved_frame_does() {
+        // Every layout with its own path, 64-bit included: sample s of pixel p is at p in plane
+        // s, the same bytes as at pixel p, sample s of the interleaved frame.
+        let (rows, columns) = (70, 130);
+        let pixels = rows * columns;
+        for (samples, bits) in [(1, 8), (1, 16), (2, 8), (3, 8), (2, 16), (3, 16), (3, 32), (1, 64)] {
+            let bps = bits / 8;
+            let planes = test_planes(samples * bps, pixels, |k| k % bps == 0);
+            let segments: Vec<Vec<u8>> = planes.iter().map(|plane| pack(plane)).collect();
+            let src = frame(&segments.iter().map(Vec::as_slice).collect::<Vec<_>>());
+            let info = FrameInfo { rows, columns, samples_per_pixel: samples, bits_allocated: bits };
+            let mut interleaved = vec![0u8; pixels * samples * bps];
+            decode_frame(&src, &info, &mut interleaved, &mut Vec::new()).expect("decodes");
+            let mut planar = vec![0xEEu8; interleaved.len()];
+            decode_frame_planes(&src, &info, &mut planar, &mut Vec::new()).expect("decodes to planes");
+            for (s, plane) in planar.chunks_exact(pixels * bps).enumerate() {
+                for (p, sample) in plane.chunks_exact(bps).enumerate() {
+                    let at = (p * samples + s) * bps;
+                    assert_eq!(sample, &interleaved[at..at + bps], "{samples}x{bits}: pixel {p} sample {s}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn planes_name_the_segment_that_fails() {
+        // The low byte of the second 16-bit sample (segment 3) runs short; segment 1's excess
+        // is a warning that names it.
+        let full = pack(&[5; 12]);
+        let mut long = full.clone();
+        long.extend([0x00, 9]);
+        let short = pack(&[5; 11]);
+        let info = FrameInfo { rows: 3, columns: 4, samples_per_pixel: 2, bits_allocated: 16 };
+        let mut out = vec![0u8; 48];
+        let mut warnings = Vec::new();
+        let error = decode_frame_planes(&frame(&[&full, &long, &full, &short]), &info, &mut out, &mut warnings).unwrap_err();
+        assert!(error.message.contains("segment 4"), "{error}");
+        assert!(warnings.iter().any(|w| w.contains("segment 2")), "{warnings:?}");
+        let error = decode_frame_planes(&frame(&[&full, &full]), &info, &mut out, &mut warnings).unwrap_err();
+        assert!(error.message.contains("need 4"), "{error}");
+        assert!(decode_frame_planes(&frame(&[full.as_slice(); 4]), &info, &mut out[..40], &mut warnings).is_err());
     }
 
     /// `segment` with a no-op header (128) before every third run, two before every tenth.
