@@ -466,6 +466,18 @@ impl<'a> Scanner<'a> {
     /// Scan the rest of a data set, from `start` up to `end`, whose first elements, if any,
     /// are `pending[base..]`.
     fn continue_dataset(&mut self, base: usize, start: usize, end: usize, level: Level, encoding: Encoding, depth: u32) -> Result<Scanned> {
+        // One loop per encoding, which each element's header is then read in without asking.
+        match (encoding.explicit_vr, encoding.big_endian) {
+            (true, false) => self.continue_in::<true, false>(base, start, end, level, depth),
+            (false, false) => self.continue_in::<false, false>(base, start, end, level, depth),
+            (true, true) => self.continue_in::<true, true>(base, start, end, level, depth),
+            (false, true) => self.continue_in::<false, true>(base, start, end, level, depth),
+        }
+    }
+
+    /// [`Scanner::continue_dataset`] in one encoding.
+    fn continue_in<const EXPLICIT_VR: bool, const BIG_ENDIAN: bool>(&mut self, base: usize, start: usize, end: usize, level: Level, depth: u32) -> Result<Scanned> {
+        let encoding = Encoding { explicit_vr: EXPLICIT_VR, big_endian: BIG_ENDIAN };
         let mut pos = start;
         let mut delimited = false;
         // Strictly ascending tags, as the standard requires: then `finish_dataset` has nothing to repair.
