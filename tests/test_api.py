@@ -175,6 +175,19 @@ def test_bytes_input_and_buffers():
         assert ds.filename is None
 
 
+def test_a_file_data_set_sets_every_field_a_data_set_has():
+    # FileDataset sets Dataset's fields itself rather than through Dataset.__init__.
+    ds = dicodec.dcmread(CT, stop_before_pixels=True)
+    for cls in type(ds).__mro__:
+        for name in getattr(cls, "__slots__", ()):
+            if name != "__weakref__":
+                getattr(ds, name)
+    item = ds.file_meta
+    assert [getattr(ds, name) for name in ("_parent", "_inherited_charset", "_charset")] == [
+        getattr(item, name) for name in ("_parent", "_inherited_charset", "_charset")
+    ]
+
+
 def test_stop_before_pixels_omits_the_pixel_data():
     ds = dicodec.dcmread(CT, stop_before_pixels=True)
     assert "PixelData" not in ds

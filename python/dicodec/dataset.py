@@ -352,9 +352,14 @@ class FileDataset(Dataset):
     __slots__ = ("_file_meta", "filename")
 
     def __init__(self, native: "_native.NativeFile", only: Optional[frozenset] = None) -> None:
-        start, end = native.root()
-        # By name and positionally: `super()` and keywords cost 0.1-0.2 µs of a header read.
-        Dataset.__init__(self, native, start, end, None, only)
+        # Dataset.__init__'s fields, set here: its call was a tenth of a header read's Python.
+        self._native = native
+        self._start, self._end = native.root()
+        self._parent = None
+        self._inherited_charset = b""
+        self._only = only
+        self._elements = {}
+        self._charset = None
         self._file_meta: Optional[Dataset] = None
         self.filename: Optional[str] = native.path
 

@@ -57,7 +57,8 @@ pub fn open(py: Python<'_>, path: PathBuf, stop_before_pixels: bool, stop_at: Op
     let skip_sequences = if skip_sequences { SkipSequences::All } else { SkipSequences::None };
     let options = ParseOptions { skip_sequences, ..options(stop_before_pixels, stop_at, force) };
     let scanned = py.detach(|| if header_first { LazyFile::open(&path, &options, mmap) } else { LazyFile::open_whole(&path, &options, mmap) });
-    let path = path.to_string_lossy().into_owned();
+    // The path's own bytes when they are UTF-8, as a str's are: no copy.
+    let path = path.into_os_string().into_string().unwrap_or_else(|path| path.to_string_lossy().into_owned());
     match scanned {
         Ok(file) => Ok(NativeFile { file, path: Some(path) }),
         Err(err) => Err(to_py_err(py, &err, Some(&path))),
