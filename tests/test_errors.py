@@ -69,27 +69,39 @@ def test_item_length_beyond_its_sequence():
     assert info.value.offset is not None
 
 
-def test_a_header_read_raises_for_a_broken_sequence_when_it_is_asked_for(tmp_path):
+def _item(value: bytes) -> bytes:
+    return b"\xfe\xff\x00\xe0" + struct.pack("<I", len(value)) + value
+
+
+@pytest.mark.parametrize("source", ["path", "bytes"])
+def test_a_header_read_raises_for_a_broken_sequence_when_it_is_asked_for(tmp_path, source):
     # A header read steps over sequences of defined length and reads their items when one is
     # first asked for: an item that is no data set raises then, and the rest stays readable.
-    item_value = struct.pack("<HH", 0x0010, 0x0020) + b"XXjunk"
-    item = b"\xfe\xff\x00\xe0" + struct.pack("<I", len(item_value)) + item_value
-    dataset = _element(0x00081140, b"SQ", item) + _element(0x00100010, b"PN", b"Doe^John")
+    sound = _element(0x00081115, b"SQ", _item(_element(0x0020000E, b"UI", b"1.2.3\0")))
+    broken = _element(0x00081140, b"SQ", _item(struct.pack("<HH", 0x0010, 0x0020) + b"XXjunk"))
+    dataset = sound + broken + _element(0x00100010, b"PN", b"Doe^John")
     data = _part10(dataset)
     path = tmp_path / "broken-item.dcm"
     path.write_bytes(data)
     with pytest.raises(dicodec.InvalidDicomError):
         dicodec.dcmread(path)
 
-    ds = dicodec.dcmread(path, stop_before_pixels=True)
+    ds = dicodec.dcmread(path if source == "path" else data, stop_before_pixels=True)
     assert str(ds.PatientName) == "Doe^John"
-    with pytest.raises(dicodec.InvalidDicomError) as info:
-        ds.ReferencedImageSequence
-    error = info.value
-    # The bad VR, past the sequence's header (12 bytes), the item's (8) and the tag (4).
-    assert (error.path, error.tag, error.offset) == (str(path), 0x00100020, len(data) - len(dataset) + 24)
+    for _ in range(2):  # and the same again
+        with pytest.raises(dicodec.InvalidDicomError) as info:
+            ds.ReferencedImageSequence
+        error = info.value
+        # The bad VR, past the sequence's header (12 bytes), the item's (8) and the tag (4).
+        broken_at = len(data) - len(dataset) + len(sound)
+        assert (error.tag, error.offset) == (0x00100020, broken_at + 24)
+        assert error.path == (str(path) if source == "path" else None)
+    assert ds.ReferencedSeriesSequence[0].SeriesInstanceUID == "1.2.3"
     assert str(ds.PatientName) == "Doe^John"
-    assert [int(t) for t in ds.keys()] == [0x00081140, 0x00100010]
+    assert [int(t) for t in ds.keys()] == [0x00081115, 0x00081140, 0x00100010]
+    [warning] = ds.warnings
+    assert (warning.tag, warning.offset) == (0x00081140, broken_at)
+    assert "cannot be read" in warning.message
 
 
 def test_nesting_beyond_the_limit_is_an_error_not_a_stack_overflow():

@@ -741,13 +741,8 @@ def read_everything(source: Any, **options: Any) -> None:
         ds = dicodec.dcmread(source, **options)
     except dicodec.DicomError:
         return
-    for attribute in ("transfer_syntax", "is_implicit_VR", "is_little_endian", "preamble"):
+    for attribute in ("transfer_syntax", "warnings", "is_implicit_VR", "is_little_endian", "preamble"):
         getattr(ds, attribute)
-    try:
-        # Reads what the open left for later (the rest of the file, a header's sequence items).
-        ds.warnings
-    except dicodec.DicomError:
-        pass
     try:
         _ = ds.pixel_array
     except dicodec.DicomError:

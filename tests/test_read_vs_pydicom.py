@@ -137,3 +137,42 @@ def test_pydicom_bundled_files_read_the_same(path):
         warnings.simplefilter("ignore")
         assert_same_dataset(ours.file_meta, theirs.file_meta, "meta")
         assert_same_dataset(ours, theirs, "root")
+
+
+def _nested(ds: dicodec.Dataset) -> list:
+    """Every element of the data set and its items, as (tag, VR, offset, raw bytes or items)."""
+    found = []
+    for element in ds:
+        if element.VR == "SQ":
+            found.append((int(element.tag), "SQ", element.offset, [_nested(item) for item in element.value]))
+        else:
+            found.append((int(element.tag), element.VR, element.offset, element.raw_bytes))
+    return found
+
+
+@pytest.mark.parametrize("row", param_rows(READABLE))
+def test_header_reads_by_bytes_and_by_tags_equal_a_whole_read(row):
+    """A header read, which reads the items of top-level sequences when first asked for,
+    from a path or from bytes, with stop_before_pixels or specific_tags, finds what a whole
+    read finds, whether elements were looked at before the items were read or not."""
+    path = DATA / row["path"]
+    force = needs_force(row)
+    with dicodec.dcmread(path, force=force) as whole:
+        expected = [e for e in _nested(whole) if e[0] < 0x7FE00008]
+        tags = [e[0] for e in expected]
+        warnings = [(w.message, w.offset) for w in whole.warnings]
+    data = path.read_bytes()
+    for source in (path, data):
+        ds = dicodec.dcmread(source, force=force, stop_before_pixels=True)
+        # Look at every top-level element first: the items are read behind positions handed out.
+        looked = [ds[t] for t in tags]
+        assert _nested(ds) == expected
+        assert [int(e.tag) for e in looked] == tags
+        # What the header read tolerated, the whole read did too; both in stream order.
+        found = [(w.message, w.offset) for w in ds.warnings]
+        assert all(w in warnings for w in found), (found, warnings)
+        assert [w[1] for w in found] == sorted(w[1] for w in found)
+    if tags:
+        wanted = tags[::2]
+        ds = dicodec.dcmread(path, force=force, specific_tags=wanted)
+        assert _nested(ds) == [e for e in expected if e[0] in wanted or e[0] == 0x00080005]

@@ -486,8 +486,8 @@ def dcmread(
     Values are decoded only when accessed. ``stop_before_pixels`` stops at the top-level pixel
     data without touching its pages; ``specific_tags`` reads only the listed elements (and
     Specific Character Set), stopping after the last. Such a header read also leaves the items
-    of top-level sequences of defined length for when one is first asked for: an error in them
-    is raised then, not by ``dcmread``. ``force`` reads a bare data set with no
+    of top-level sequences of defined length for when one is first asked for: damage in one is
+    raised by that sequence, not by ``dcmread``, and listed in ``warnings``. ``force`` reads a bare data set with no
     preamble or file meta; ``mmap=False`` reads the file into memory instead of mapping it (use
     it for files another process may truncate while you read them).
     """

@@ -27,7 +27,15 @@ pub struct LazyFile {
     header: DicomFile,
     /// How to read the whole file; `None` when `header` is all there is to read.
     rest: Option<Rest>,
-    whole: OnceLock<Result<DicomFile>>,
+    whole: OnceLock<Result<Whole>>,
+}
+
+/// The file read as far as it goes.
+struct Whole {
+    file: DicomFile,
+    /// Top-level sequences whose items are damaged, by position in the top-level data set,
+    /// with the error reading them met.
+    unreadable: Vec<(u32, Error)>,
 }
 
 /// What the header leaves to read.
@@ -96,7 +104,7 @@ impl LazyFile {
     #[must_use]
     pub fn current(&self) -> &DicomFile {
         match self.whole.get() {
-            Some(Ok(whole)) => whole,
+            Some(Ok(whole)) => &whole.file,
             _ => &self.header,
         }
     }
@@ -106,11 +114,23 @@ impl LazyFile {
     /// # Errors
     /// The error reading the rest of the file met (kept: asking again gives it again).
     pub fn whole(&self) -> Result<&DicomFile, &Error> {
-        let Some(rest) = &self.rest else { return Ok(&self.header) };
+        match &self.rest {
+            None => Ok(&self.header),
+            Some(rest) => self.read_rest(rest).map(|whole| &whole.file),
+        }
+    }
+
+    fn read_rest(&self, rest: &Rest) -> Result<&Whole, &Error> {
         self.whole
             .get_or_init(|| match rest {
-                Rest::File { path, options } => scan::resume(&self.header, Buffer::map(path)?, options),
-                Rest::Sequences { options } => scan::read_sequences(&self.header, options),
+                Rest::File { path, options } => {
+                    let file = scan::resume(&self.header, Buffer::map(path)?, options)?;
+                    Ok(Whole { file, unreadable: Vec::new() })
+                }
+                Rest::Sequences { options } => {
+                    let (file, unreadable) = scan::read_sequences(&self.header, options);
+                    Ok(Whole { file, unreadable })
+                }
             })
             .as_ref()
     }
@@ -120,18 +140,25 @@ impl LazyFile {
     /// `None` when there is no such element.
     ///
     /// # Errors
-    /// As [`LazyFile::whole`], when the items had to be read.
+    /// The error reading the sequence's items met, when they are damaged (other sequences
+    /// still read).
     pub fn element(&self, index: u32) -> Result<Option<(&DicomFile, &Element)>, &Error> {
         let current = self.current();
         let Some(element) = current.index.elements.get(index as usize) else { return Ok(None) };
         let root = &self.header.index.root;
-        if element.children != Children::Unread || !matches!(self.rest, Some(Rest::Sequences { .. })) || !root.contains(&index) {
+        let Some(rest @ Rest::Sequences { .. }) = &self.rest else { return Ok(Some((current, element))) };
+        if element.children != Children::Unread || !root.contains(&index) {
             return Ok(Some((current, element)));
         }
-        let whole = self.whole()?;
+        let whole = self.read_rest(rest)?;
         // The whole file's top-level data set holds the header's elements in the same order.
-        let counterpart = whole.index.elements.get((whole.index.root.start + (index - root.start)) as usize);
-        Ok(counterpart.map(|element| (whole, element)))
+        let position = index - root.start;
+        if let Some((_, error)) = whole.unreadable.iter().find(|(unreadable, _)| *unreadable == position) {
+            return Err(error);
+        }
+        let file = &whole.file;
+        let counterpart = file.index.elements.get((file.index.root.start + position) as usize);
+        Ok(counterpart.map(|element| (file, element)))
     }
 
     /// The file and the element range to answer a question about the data set `range` from:
@@ -145,8 +172,8 @@ impl LazyFile {
         let Some(rest) = self.rest.as_ref().filter(|_| range == self.header.index.root) else {
             return Ok((self.current(), range));
         };
-        if let Some(Ok(whole)) = self.whole.get() {
-            return Ok((whole, whole.index.root.clone()));
+        if let Some(Ok(Whole { file, .. })) = self.whole.get() {
+            return Ok((file, file.index.root.clone()));
         }
         // Sequences not yet read change nothing in the top-level data set but its items.
         let header_answers = match rest {

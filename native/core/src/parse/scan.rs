@@ -54,7 +54,8 @@ pub(super) fn scan(data: Buffer, options: &ParseOptions) -> Result<DicomFile> {
         encoding = scanner.check_first_element(meta_end, encoding);
     }
     let root = scanner.scan_dataset(meta_end, data.len(), Level::Top, encoding, 0)?;
-    let Scanner { mut index, warnings, stopped_early, saw_us_or_ss, .. } = scanner;
+    let Scanner { mut index, mut warnings, stopped_early, saw_us_or_ss, .. } = scanner;
+    in_stream_order(&mut warnings);
     index.meta = meta_range;
     index.root = root.range;
     // Give back the room made ahead that the header left unused, or what growth by doubling
@@ -92,7 +93,8 @@ pub(super) fn resume(header: &DicomFile, data: Buffer, options: &ParseOptions) -
     let base = scanner.pending.len();
     scanner.pending.extend_from_slice(header.index.dataset(&header.index.root));
     let root = scanner.continue_dataset(base, resume_at, data.len(), Level::Top, header.encoding, 0)?;
-    let Scanner { mut index, warnings, stopped_early, .. } = scanner;
+    let Scanner { mut index, mut warnings, stopped_early, .. } = scanner;
+    in_stream_order(&mut warnings);
     index.root = root.range;
     let root_range = index.root.clone();
     settle_us_or_ss(&mut index, &data, root_range, 0);
@@ -113,27 +115,37 @@ pub(super) fn resume(header: &DicomFile, data: Buffer, options: &ParseOptions) -
 /// `skip_sequences`, stepped over. As in [`resume`], the header's index is kept element for
 /// element and the top-level data set, its sequences now read, is added again at the end.
 ///
-/// The bytes are copied: values handed out from the header's buffer must stay where they are.
-pub(super) fn read_sequences(header: &DicomFile, options: &ParseOptions) -> Result<DicomFile> {
-    let data = Buffer::Owned(header.bytes().to_vec());
+/// Each sequence is read on its own: one whose items are damaged stays unread, with a warning,
+/// and is returned with its error (by its position in the top-level data set); the others read.
+///
+/// The bytes the header indexed are copied (values handed out from the header's buffer must
+/// stay where they are), not what a read of them brought along after them.
+pub(super) fn read_sequences(header: &DicomFile, options: &ParseOptions) -> (DicomFile, Vec<(u32, Error)>) {
+    let data = Buffer::Owned(header.bytes().get(..header.scanned_len).unwrap_or_default().to_vec());
     let options = ParseOptions { skip_sequences: SkipSequences::None, ..options.clone() };
     let mut scanner = Scanner::new(&data, &options, header.index.clone());
     scanner.warnings.clone_from(&header.warnings);
     let mut root = header.index.dataset(&header.index.root).to_vec();
-    for element in root.iter_mut().filter(|e| e.children == Children::Unread) {
-        // As `read_any_element` reads a sequence of the top-level data set (depth 0).
-        scanner.check_depth(element.tag, element.header_offset, 0)?;
-        let end = element.value_offset + element.value_len;
-        let (items, _) = scanner.scan_sequence(element.value_offset, end, Some(end), element.encoding, 1)?;
-        element.children = Children::Items(items);
+    let mut unreadable = Vec::new();
+    for (position, element) in (0u32..).zip(root.iter_mut()).filter(|(_, e)| e.children == Children::Unread) {
+        let mark = scanner.mark();
+        match scanner.read_items(element) {
+            Ok(items) => element.children = Children::Items(items),
+            Err(error) => {
+                scanner.rewind(&mark);
+                scanner.warn(format!("the items of this sequence cannot be read: {error}"), Some(element.tag), element.header_offset);
+                unreadable.push((position, error));
+            }
+        }
     }
-    let Scanner { mut index, warnings, .. } = scanner;
+    let Scanner { mut index, mut warnings, .. } = scanner;
     let start = index.elements.len() as u32;
     index.elements.extend(root);
     index.root = start..index.elements.len() as u32;
     let root_range = index.root.clone();
     settle_us_or_ss(&mut index, &data, root_range, 0);
-    Ok(DicomFile {
+    in_stream_order(&mut warnings);
+    let file = DicomFile {
         data,
         index,
         transfer_syntax: header.transfer_syntax.clone(),
@@ -143,7 +155,13 @@ pub(super) fn read_sequences(header: &DicomFile, options: &ParseOptions) -> Resu
         stopped_early: header.stopped_early,
         scanned_len: header.scanned_len,
         warnings,
-    })
+    };
+    (file, unreadable)
+}
+
+/// Warnings in the order of the bytes they are about, however the scan came to them.
+fn in_stream_order(warnings: &mut [Warning]) {
+    warnings.sort_by_key(|w| w.offset);
 }
 
 /// Give "US or SS" elements their VR from the Pixel Representation of the nearest data set
@@ -231,6 +249,16 @@ struct Header {
     size: usize,
 }
 
+/// The lengths of what a [`Scanner`] has added to, at one point of its scan.
+struct Mark {
+    elements: usize,
+    items: usize,
+    fragments: usize,
+    pending: usize,
+    pending_items: usize,
+    warnings: usize,
+}
+
 /// Elements room is made for ahead, in the index and in `pending`: a CT or MR header has 150 to
 /// 250. Growing the index instead, data set by data set, took 4% of a header read in reallocations.
 const ELEMENTS_AHEAD: usize = 256;
@@ -273,6 +301,37 @@ impl<'a> Scanner<'a> {
     /// An empty index with room for [`ELEMENTS_AHEAD`] elements.
     fn fresh_index() -> Index {
         Index { elements: Vec::with_capacity(ELEMENTS_AHEAD), ..Index::default() }
+    }
+
+    /// How far the scan has got, to [`Scanner::rewind`] to.
+    fn mark(&self) -> Mark {
+        Mark {
+            elements: self.index.elements.len(),
+            items: self.index.items.len(),
+            fragments: self.index.fragments.len(),
+            pending: self.pending.len(),
+            pending_items: self.pending_items.len(),
+            warnings: self.warnings.len(),
+        }
+    }
+
+    /// Forget what was scanned since `mark` (scanning only ever adds).
+    fn rewind(&mut self, mark: &Mark) {
+        self.index.elements.truncate(mark.elements);
+        self.index.items.truncate(mark.items);
+        self.index.fragments.truncate(mark.fragments);
+        self.pending.truncate(mark.pending);
+        self.pending_items.truncate(mark.pending_items);
+        self.warnings.truncate(mark.warnings);
+    }
+
+    /// The items of `sequence`, a top-level sequence of defined length stepped over before,
+    /// read as [`Scanner::read_any_element`] reads them.
+    fn read_items(&mut self, sequence: &Element) -> Result<Range<u32>> {
+        self.check_depth(sequence.tag, sequence.header_offset, 0)?;
+        let end = sequence.value_offset + sequence.value_len;
+        let (items, _) = self.scan_sequence(sequence.value_offset, end, Some(end), sequence.encoding, 1)?;
+        Ok(items)
     }
 
     fn warn(&mut self, message: impl Into<String>, tag: Option<Tag>, offset: usize) {

@@ -546,12 +546,39 @@ fn a_broken_sequence_in_a_header_read_fails_when_asked_for_and_nothing_else_does
     // The VR of the item's first "element", past the sequence's and the item's headers.
     let vr_offset = bytes.len() - dataset.concat().len() + 12 + 8 + 4;
     assert_eq!((error.tag, error.offset), (Some(Tag::new(0x0201, 0x5858)), Some(vr_offset as u64)), "{error}");
-    // The items are read all at once or not at all: the sound sequence gives the same error.
-    // The top-level data set still answers.
-    assert_eq!(lazy.element(root.start + 1).unwrap_err().kind, ErrorKind::Invalid);
+    // Asked again, the same error; the sound sequence reads, and the top-level data set
+    // still answers, with a warning that names the damaged sequence.
+    assert_eq!(lazy.element(root.start).unwrap_err().offset, Some(vr_offset as u64));
+    let (file, sound) = lazy.element(root.start + 1).unwrap().unwrap();
+    assert_eq!(tags_of(file, &items(file, sound)[0].elements), [0x0010_0020]);
     let (file, range) = lazy.resolve(root.clone(), Some(Tag::new(0x0010, 0x0010))).unwrap();
     assert_eq!(file.value_bytes(&file.index.elements[file.index.find(&range, Tag::new(0x0010, 0x0010)).unwrap() as usize]), b"Doe^J ");
     assert_eq!(tags_of(lazy.current(), &root), [0x0008_1115, 0x0008_1140, 0x0010_0010]);
+    let warnings = &lazy.whole().unwrap().warnings;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!((warnings[0].tag, warnings[0].offset), (Some(Tag(0x0008_1115)), bytes.len() - dataset.concat().len()));
+    assert!(warnings[0].message.contains("cannot be read"), "{warnings:?}");
+}
+
+#[test]
+fn warnings_are_in_stream_order_however_the_items_were_read() {
+    // Odd lengths before, inside and after a sequence: a header read meets the one inside
+    // last, and lists it where a whole read does.
+    let inner = explicit(0x0010_0020, b"LO", b"ODD");
+    let dataset = [
+        explicit(0x0008_0070, b"LO", b"ODD"),
+        explicit(0x0008_1140, b"SQ", &implicit(0xFFFE_E000, inner.len() as u32, &inner)),
+        explicit(0x0010_0010, b"PN", b"ODD"),
+    ];
+    let temp = TempFile::new("warnings-order", &part10(syntax::EXPLICIT_VR_LITTLE_ENDIAN, &dataset.concat()));
+    let whole = DicomFile::open(&temp.0, &ParseOptions::default()).unwrap();
+    let offsets = |warnings: &[Warning]| warnings.iter().map(|w| w.offset).collect::<Vec<_>>();
+    // Four: the sequence's own length is odd too.
+    assert_eq!(whole.warnings.len(), 4, "{:?}", whole.warnings);
+    assert!(offsets(&whole.warnings).is_sorted());
+    let lazy = LazyFile::open(&temp.0, &ParseOptions { stop_before_pixels: true, ..ParseOptions::default() }, true).unwrap();
+    assert_eq!(lazy.current().warnings.len(), 3, "the item is not read yet");
+    assert_eq!(offsets(&lazy.whole().unwrap().warnings), offsets(&whole.warnings));
 }
 
 #[test]
