@@ -82,9 +82,12 @@ impl LazyFile {
     }
 
     /// A header scanned by `scan` without the items of its top-level sequences of defined
-    /// length, which are read when first asked for, unless `options` skips sequences itself.
+    /// length, which are read when first asked for, unless `options` skips sequences itself
+    /// or reads past the pixel data (reading the items then copies the bytes scanned, and
+    /// those of the pixel data are not worth copying for them).
     fn sequences_on_demand(options: &ParseOptions, scan: impl FnOnce(&ParseOptions) -> Result<DicomFile>) -> Result<Self> {
-        if options.skip_sequences != SkipSequences::None {
+        let before_pixels = options.stop_before_pixels || options.stop_at.is_some_and(|tag| tag <= FIRST_PIXEL_TAG);
+        if options.skip_sequences != SkipSequences::None || !before_pixels {
             return Ok(Self::from(scan(options)?));
         }
         let header = scan(&ParseOptions { skip_sequences: SkipSequences::TopLevel, ..options.clone() })?;

@@ -523,6 +523,15 @@ fn header_reads_step_over_sequences_and_read_them_when_asked() {
     assert_eq!(nested_tags(file, &range), nested_tags(&eager, &eager.index.root));
     assert_eq!(nested_tags(file, &range)[..2], [vec![0x0008_1140, 0x0028_0103], vec![0x0010_0020]]);
     assert_eq!(nested_tags(file, &range).len(), 6);
+
+    // A read past the pixel data reads the items at once: reading them later would copy the
+    // pixel data with the rest of what was read.
+    let past_pixels = ParseOptions { stop_at: Some(Tag::new(0x7FE0, 0x0011)), ..ParseOptions::default() };
+    let past = LazyFile::open(&temp.0, &past_pixels, true).unwrap();
+    let file = past.current();
+    assert!(file.index.find(&file.index.root, Tag::PIXEL_DATA).is_some());
+    assert!(file.index.dataset(&file.index.root).iter().all(|e| e.children != Children::Unread));
+    assert_eq!(nested_tags(file, &file.index.root), nested_tags(&eager, &eager.index.root));
 }
 
 #[test]
