@@ -93,22 +93,8 @@ pub(super) fn resume(header: &DicomFile, data: Buffer, options: &ParseOptions) -
     let base = scanner.pending.len();
     scanner.pending.extend_from_slice(header.index.dataset(&header.index.root));
     let root = scanner.continue_dataset(base, resume_at, data.len(), Level::Top, header.encoding, 0)?;
-    let Scanner { mut index, mut warnings, stopped_early, .. } = scanner;
-    in_stream_order(&mut warnings);
-    index.root = root.range;
-    let root_range = index.root.clone();
-    settle_us_or_ss(&mut index, &data, root_range, 0);
-    Ok(DicomFile {
-        data,
-        index,
-        transfer_syntax: header.transfer_syntax.clone(),
-        encoding: header.encoding,
-        has_preamble: header.has_preamble,
-        deflated: header.deflated,
-        stopped_early,
-        scanned_len: root.end_offset,
-        warnings,
-    })
+    let Scanner { index, warnings, stopped_early, .. } = scanner;
+    Ok(continuing(header, data, index, root.range, warnings, stopped_early, root.end_offset))
 }
 
 /// Read the items of the top-level sequences that `header`, scanned with
@@ -138,25 +124,38 @@ pub(super) fn read_sequences(header: &DicomFile, options: &ParseOptions) -> (Dic
             }
         }
     }
-    let Scanner { mut index, mut warnings, .. } = scanner;
+    let Scanner { mut index, warnings, .. } = scanner;
     let start = index.elements.len() as u32;
     index.elements.extend(root);
-    index.root = start..index.elements.len() as u32;
-    let root_range = index.root.clone();
-    settle_us_or_ss(&mut index, &data, root_range, 0);
+    let root = start..index.elements.len() as u32;
+    (continuing(header, data, index, root, warnings, header.stopped_early, header.scanned_len), unreadable)
+}
+
+/// The file a later scan of `header`'s stream made of `data`: its index, with the top-level
+/// data set at `root`, and its warnings; the rest is what the header found.
+fn continuing(
+    header: &DicomFile,
+    data: Buffer,
+    mut index: Index,
+    root: Range<u32>,
+    mut warnings: Vec<Warning>,
+    stopped_early: bool,
+    scanned_len: usize,
+) -> DicomFile {
+    index.root = root.clone();
+    settle_us_or_ss(&mut index, &data, root, 0);
     in_stream_order(&mut warnings);
-    let file = DicomFile {
+    DicomFile {
         data,
         index,
         transfer_syntax: header.transfer_syntax.clone(),
         encoding: header.encoding,
         has_preamble: header.has_preamble,
         deflated: header.deflated,
-        stopped_early: header.stopped_early,
-        scanned_len: header.scanned_len,
+        stopped_early,
+        scanned_len,
         warnings,
-    };
-    (file, unreadable)
+    }
 }
 
 /// Warnings in the order of the bytes they are about, however the scan came to them.
