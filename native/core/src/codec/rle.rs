@@ -157,17 +157,9 @@ pub fn segment_offsets(src: &[u8]) -> Result<SegmentOffsets> {
 /// of `out` are unspecified.
 pub fn decode_frame(src: &[u8], info: &FrameInfo, out: &mut [u8], warnings: &mut Vec<String>) -> Result<()> {
     let (layout, segments) = checked_segments(src, info, out.len(), warnings)?;
-    if let [segment] = segments.as_slice() {
-        // 8-bit, one sample: the single plane is the frame.
-        return Cursor::new(0, *segment, out).complete(warnings);
-    }
-    if let ([high, low], 1) = (segments.as_slice(), layout.samples) {
-        // 16-bit, one sample: expand the high bytes into a plane, then the low bytes straight
-        // into the output beside them.
-        return with_scratch(layout.plane_len, |high_plane| {
-            Cursor::new(0, *high, high_plane).complete(warnings)?;
-            expand_beside(1, *low, high_plane, out, warnings)
-        });
+    if layout.samples == 1 {
+        // One sample: its plane is the frame.
+        return expand_sample(0, &segments, layout.plane_len, out, warnings);
     }
     if let [first, second, third] = segments.as_slice() {
         // 8-bit colour.
@@ -191,23 +183,32 @@ pub fn decode_frame_planes(src: &[u8], info: &FrameInfo, out: &mut [u8], warning
     let bytes_per_sample = layout.bytes_per_sample;
     let sample_planes = out.chunks_exact_mut(layout.plane_len * bytes_per_sample);
     for (sample, (plane, bytes)) in sample_planes.zip(segments.chunks_exact(bytes_per_sample)).enumerate() {
-        let first = sample * bytes_per_sample;
-        match *bytes {
-            [segment] => Cursor::new(first, segment, plane).complete(warnings)?,
-            [high, low] => with_scratch(layout.plane_len, |high_plane| {
-                Cursor::new(first, high, high_plane).complete(warnings)?;
-                expand_beside(first + 1, low, high_plane, plane, warnings)
-            })?,
-            _ => with_scratch(plane.len(), |planes| {
-                for (i, (byte_plane, &segment)) in planes.chunks_exact_mut(layout.plane_len).zip(bytes).enumerate() {
-                    Cursor::new(first + i, segment, byte_plane).complete(warnings)?;
-                }
-                interleave(planes, layout.plane_len, bytes_per_sample, 1, plane);
-                Ok(())
-            })?,
-        }
+        expand_sample(sample * bytes_per_sample, bytes, layout.plane_len, plane, warnings)?;
     }
     Ok(())
+}
+
+/// Expand the segments of one sample (its bytes, most significant first, the first of them
+/// segment number `first`) into `out`: its plane of little-endian samples.
+fn expand_sample(first: usize, segments: &[(usize, &[u8])], plane_len: usize, out: &mut [u8], warnings: &mut Vec<String>) -> Result<()> {
+    match *segments {
+        // 8-bit: the segment's plane is the output.
+        [segment] => Cursor::new(first, segment, out).complete(warnings),
+        // 16-bit: the high bytes into a plane, then the low bytes straight into the output
+        // beside them.
+        [high, low] => with_scratch(plane_len, |high_plane| {
+            Cursor::new(first, high, high_plane).complete(warnings)?;
+            expand_beside(first + 1, low, high_plane, out, warnings)
+        }),
+        // Wider: a plane per byte, then the bytes into samples.
+        _ => with_scratch(out.len(), |planes| {
+            for (i, (plane, &segment)) in planes.chunks_exact_mut(plane_len).zip(segments).enumerate() {
+                Cursor::new(first + i, segment, plane).complete(warnings)?;
+            }
+            interleave(planes, plane_len, segments.len(), 1, out);
+            Ok(())
+        }),
+    }
 }
 
 /// The frame's layout and its segments, once the header, `out_len` and the segments' sizes

@@ -115,7 +115,8 @@ pub(super) fn read_sequences(header: &DicomFile, options: &ParseOptions) -> (Dic
     let mut unreadable = Vec::new();
     for (position, element) in (0u32..).zip(root.iter_mut()).filter(|(_, e)| e.children == Children::Unread) {
         let mark = scanner.mark();
-        match scanner.read_items(element) {
+        // Read as the top-level data set (depth 0) reads its sequences.
+        match scanner.read_items(element, 0) {
             Ok(items) => element.children = Children::Items(items),
             Err(error) => {
                 scanner.rewind(&mark);
@@ -324,12 +325,11 @@ impl<'a> Scanner<'a> {
         self.warnings.truncate(mark.warnings);
     }
 
-    /// The items of `sequence`, a top-level sequence of defined length stepped over before,
-    /// read as [`Scanner::read_any_element`] reads them.
-    fn read_items(&mut self, sequence: &Element) -> Result<Range<u32>> {
-        self.check_depth(sequence.tag, sequence.header_offset, 0)?;
+    /// The items of `sequence`, a sequence of defined length in a data set `depth` deep.
+    fn read_items(&mut self, sequence: &Element, depth: u32) -> Result<Range<u32>> {
+        self.check_depth(sequence.tag, sequence.header_offset, depth)?;
         let end = sequence.value_offset + sequence.value_len;
-        let (items, _) = self.scan_sequence(sequence.value_offset, end, Some(end), sequence.encoding, 1)?;
+        let (items, _) = self.scan_sequence(sequence.value_offset, end, Some(end), sequence.encoding, depth + 1)?;
         Ok(items)
     }
 
@@ -758,9 +758,7 @@ impl<'a> Scanner<'a> {
         if vr == Vr::SQ && skipped {
             element.children = Children::Unread;
         } else if vr == Vr::SQ {
-            self.check_depth(tag, pos, depth)?;
-            let (items, _) = self.scan_sequence(value_offset, value_offset + len, Some(value_offset + len), element.encoding, depth + 1)?;
-            element.children = Children::Items(items);
+            element.children = Children::Items(self.read_items(&element, depth)?);
         }
         Ok(element)
     }
