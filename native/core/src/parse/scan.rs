@@ -108,8 +108,9 @@ pub(super) fn resume(header: &DicomFile, data: Buffer, options: &ParseOptions) -
 /// stay where they are), not what a read of them brought along after them.
 pub(super) fn read_sequences(header: &DicomFile, options: &ParseOptions) -> (DicomFile, Vec<(u32, Error)>) {
     let data = Buffer::Owned(header.bytes().get(..header.scanned_len).unwrap_or_default().to_vec());
-    let options = ParseOptions { skip_sequences: SkipSequences::None, ..options.clone() };
-    let mut scanner = Scanner::new(&data, &options, header.index.clone());
+    // The caller's options, which skip no sequence: `LazyFile` leaves items for later only then.
+    debug_assert_eq!(options.skip_sequences, SkipSequences::None);
+    let mut scanner = Scanner::new(&data, options, header.index.clone());
     scanner.warnings.clone_from(&header.warnings);
     let mut root = header.index.dataset(&header.index.root).to_vec();
     let mut unreadable = Vec::new();
